@@ -1,0 +1,97 @@
+"""Training configuration, its bounds, and the presets."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from rnn_core.model import INIT_SCHEMES
+from rnn_core.optim import CLIP_MODES, OPTIMIZERS
+
+DTYPES = ("float64", "float32")
+
+
+class ConfigError(ValueError):
+    """A hyperparameter out of range; the message is meant for the user."""
+
+
+# Bounds enforced here, whatever the caller (widgets, CLI, scripts); the UI uses the same numbers.
+BOUNDS: dict[str, tuple[float, float]] = {
+    "hidden": (1, 1024),
+    "seq_len": (1, 400),
+    "lr": (1e-7, 10.0),
+    "clip": (1e-6, 1e6),
+    "batch": (1, 256),
+    "seed": (0, 2**32 - 1),
+    "val_fraction": (0.0, 0.5),
+    "val_every": (0, 1_000_000),
+}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Defaults are min-char-rnn's: hidden 100, seq_len 25, lr 0.1, clip 5 by value, Adagrad."""
+
+    hidden: int = 100
+    seq_len: int = 25
+    lr: float = 0.1
+    clip: float = 5.0
+    clip_mode: str = "value"
+    optimizer: str = "adagrad"
+    batch: int = 1            # independent streams; 1 with float64 is exact min-char-rnn
+    dtype: str = "float64"
+    init: str = "uniform"     # the article's U(-1/sqrt(n), 1/sqrt(n)); "randn" is min-char-rnn's
+    seed: int = 0
+    val_fraction: float = 0.1  # held-out tail of the corpus for the validation loss (0: none)
+    val_every: int = 200       # steps between validation evaluations (0: never automatically)
+
+    def __post_init__(self) -> None:
+        for name, (lo, hi) in BOUNDS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"{name} must be a number, got {value!r}")
+            if name in ("hidden", "seq_len", "batch", "seed", "val_every") and int(value) != value:
+                raise ConfigError(f"{name} must be a whole number, got {value!r}")
+            if not lo <= value <= hi:  # also rejects NaN
+                raise ConfigError(f"{name} must be between {lo:g} and {hi:g}, got {value!r}")
+        for name, allowed in (("clip_mode", CLIP_MODES), ("optimizer", OPTIMIZERS),
+                              ("dtype", DTYPES), ("init", INIT_SCHEMES)):
+            if getattr(self, name) not in allowed:
+                raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> TrainConfig:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ConfigError("configuration must be a JSON object")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ConfigError(f"unknown configuration keys: {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+    @property
+    def exact(self) -> bool:
+        """True when training follows min-char-rnn operation for operation."""
+        return self.batch == 1 and self.dtype == "float64"
+
+
+# Settings that only take effect on a new model (everything else can change between steps).
+NEEDS_RESET = ("hidden", "seq_len", "batch", "dtype", "init", "seed", "optimizer", "val_fraction")
+
+PRESETS: dict[str, TrainConfig] = {
+    # Learns fastest per second of wall time on 2 cores (see README, "Performance").
+    "fast": TrainConfig(hidden=128, seq_len=25, lr=3e-3, clip=5.0, clip_mode="value",
+                        optimizer="adam", batch=32, dtype="float32"),
+    # Karpathy's min-char-rnn, exactly.
+    "min-char-rnn": TrainConfig(),
+}
+DEFAULT_PRESET = "fast"

@@ -1,0 +1,177 @@
+"""Gradient clipping and the optimizers (SGD, momentum, Adagrad, RMSProp, Adam).
+
+Clipping returns new arrays and statistics and leaves the pre-clip gradients untouched, so the app
+can show gradients before and after clipping. Optimizers update the parameters in place (the
+training loop's hot path) and keep their state in plain dicts of arrays keyed like the parameters,
+which is what checkpoints save.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnn_core.model import Params
+
+CLIP_MODES = ("value", "norm", "off")
+OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
+
+
+@dataclass(frozen=True)
+class ClipStats:
+    norm_pre: dict[str, float]    # ||g|| of each parameter before clipping
+    norm_post: dict[str, float]   # ... and after
+    global_pre: float             # sqrt of the sum of squares over all parameters
+    global_post: float
+    clipped_fraction: float       # fraction of all gradient entries changed by clipping
+
+
+def _norms(grads: Params) -> dict[str, float]:
+    return {k: float(np.sqrt(np.dot(g.ravel(), g.ravel()))) for k, g in grads.items()}
+
+
+def _global(norms: dict[str, float]) -> float:
+    return float(np.sqrt(sum(n * n for n in norms.values())))
+
+
+def clip_gradients(grads: Params, mode: str, clip: float) -> tuple[Params, ClipStats]:
+    """Clip gradients and measure the effect.
+
+    "value": every entry into [-clip, clip] (min-char-rnn's np.clip);
+    "norm":  scale all gradients together so the global norm is at most clip;
+    "off":   unchanged.
+    """
+    pre = _norms(grads)
+    gpre = _global(pre)
+    total = sum(g.size for g in grads.values())
+    if mode == "value":
+        clipped = {k: np.clip(g, -clip, clip) for k, g in grads.items()}
+        n_clipped = sum(int(np.count_nonzero(np.abs(g) > clip)) for g in grads.values())
+        post = _norms(clipped)
+    elif mode == "norm":
+        scale = clip / gpre if gpre > clip else 1.0
+        clipped = {k: g * scale for k, g in grads.items()} if scale < 1.0 else dict(grads)
+        n_clipped = total if scale < 1.0 else 0
+        post = {k: n * scale for k, n in pre.items()}
+    elif mode == "off":
+        clipped, n_clipped, post = dict(grads), 0, dict(pre)
+    else:
+        raise ValueError(f"unknown clip mode {mode!r}; choose one of {CLIP_MODES}")
+    return clipped, ClipStats(pre, post, gpre, _global(post), n_clipped / total)
+
+
+class Optimizer:
+    """Base class: `step` updates params in place from (clipped) gradients."""
+
+    name = "base"
+    eps = 1e-8
+
+    def __init__(self, params: Params) -> None:
+        self.t = 0  # number of updates taken
+        self.state: dict[str, Params] = {
+            slot: {k: np.zeros_like(p) for k, p in params.items()} for slot in self.slots
+        }
+
+    slots: tuple[str, ...] = ()
+
+    def step(self, params: Params, grads: Params, lr: float) -> None:
+        self.t += 1
+        for k, p in params.items():
+            self._update(k, p, grads[k], lr)
+
+    def _update(self, k: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        raise NotImplementedError
+
+    def effective_lr(self, k: str, lr: float) -> np.ndarray | None:
+        """The per-weight step size lr / sqrt(...) of adaptive methods; None for SGD/momentum."""
+        return None
+
+
+class SGD(Optimizer):
+    """p -= lr * g"""
+
+    name = "sgd"
+
+    def _update(self, k: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        p -= lr * g
+
+
+class Momentum(Optimizer):
+    """v = mu * v + g;  p -= lr * v   (heavy ball, as torch.optim.SGD with momentum)"""
+
+    name = "momentum"
+    slots = ("velocity",)
+    mu = 0.9
+
+    def _update(self, k: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        v = self.state["velocity"][k]
+        v *= self.mu
+        v += g
+        p -= lr * v
+
+
+class Adagrad(Optimizer):
+    """mem += g^2;  p += -lr * g / sqrt(mem + 1e-8)   (min-char-rnn, operation for operation)"""
+
+    name = "adagrad"
+    slots = ("mem",)
+
+    def _update(self, k: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        mem = self.state["mem"][k]
+        mem += g * g
+        p += -lr * g / np.sqrt(mem + self.eps)
+
+    def effective_lr(self, k: str, lr: float) -> np.ndarray:
+        return lr / np.sqrt(self.state["mem"][k] + self.eps)
+
+
+class RMSProp(Optimizer):
+    """ms = rho * ms + (1 - rho) g^2;  p -= lr * g / (sqrt(ms) + eps)"""
+
+    name = "rmsprop"
+    slots = ("ms",)
+    rho = 0.99
+
+    def _update(self, k: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        ms = self.state["ms"][k]
+        ms *= self.rho
+        ms += (1.0 - self.rho) * g * g
+        p -= lr * g / (np.sqrt(ms) + self.eps)
+
+    def effective_lr(self, k: str, lr: float) -> np.ndarray:
+        return lr / (np.sqrt(self.state["ms"][k]) + self.eps)
+
+
+class Adam(Optimizer):
+    """m, v: moving averages of g and g^2, bias-corrected;  p -= lr * m_hat / (sqrt(v_hat) + eps)"""
+
+    name = "adam"
+    slots = ("m", "v")
+    beta1, beta2 = 0.9, 0.999
+
+    def _update(self, k: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+        m, v = self.state["m"][k], self.state["v"][k]
+        m *= self.beta1
+        m += (1.0 - self.beta1) * g
+        v *= self.beta2
+        v += (1.0 - self.beta2) * g * g
+        m_hat = m / (1.0 - self.beta1**self.t)
+        v_hat = v / (1.0 - self.beta2**self.t)
+        p -= lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+    def effective_lr(self, k: str, lr: float) -> np.ndarray:
+        t = max(self.t, 1)
+        return lr / (np.sqrt(self.state["v"][k] / (1.0 - self.beta2**t)) + self.eps)
+
+
+_CLASSES: dict[str, type[Optimizer]] = {
+    c.name: c for c in (SGD, Momentum, Adagrad, RMSProp, Adam)
+}
+
+
+def make_optimizer(name: str, params: Params) -> Optimizer:
+    try:
+        return _CLASSES[name](params)
+    except KeyError:
+        raise ValueError(f"unknown optimizer {name!r}; choose one of {OPTIMIZERS}") from None

@@ -1,0 +1,302 @@
+"""The step-wise trainer the UI and the CLI drive: `step()`, `run(n)`, `reset()`.
+
+Pull-based: no threads, callbacks, sleeps or prints. A caller that steps it from another thread
+holds its own lock around `step()` and around reads (see ui/worker.py).
+
+Batched streams. The training text is cut into B equal segments; stream i reads segment i from
+its start, T characters per step, carrying its own hidden state, and all streams wrap together
+(hidden state reset to zero) when the next chunk would run past the segment's end, exactly as
+min-char-rnn wraps at the end of its data. The step's loss is the mean over streams of each
+stream's chunk loss (a sum over T), and the gradient is that mean's gradient, so the loss reads the
+same for any B and B = 1 (float64) is min-char-rnn operation for operation.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnn_core.config import ConfigError, TrainConfig
+from rnn_core.corpus import Corpus, CorpusError
+from rnn_core.history import History
+from rnn_core.model import PARAM_NAMES, Forward, Params, backward, forward, init_params
+from rnn_core.optim import ClipStats, Optimizer, clip_gradients, make_optimizer
+
+LN2 = math.log(2.0)
+HISTORY_CAP = 1000  # rows kept per history: at most 2 * HISTORY_CAP (see History)
+VAL_MAX_CHARS = 10_000  # validation reads at most this much of the held-out tail
+VAL_STREAMS = 50
+LIVE_SETTINGS = ("lr", "clip", "clip_mode", "val_every")  # changeable between steps
+
+STEP_COLUMNS = (
+    "step", "chars_seen", "loss", "smooth_loss", "bpc", "smooth_bpc", "lr", "time", "step_time",
+    "global_pre", "global_post", "clipped_fraction",
+    *(f"pre_{k}" for k in PARAM_NAMES), *(f"post_{k}" for k in PARAM_NAMES),
+)
+VAL_COLUMNS = ("step", "chars_seen", "time", "val_bpc")
+
+
+class DivergenceError(ArithmeticError):
+    """A step produced NaN or inf; the trainer has rolled back to the last finite state."""
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    step: int            # number of updates done, including this one
+    chars_seen: int      # training characters read so far (B * T per step)
+    loss: float          # chunk loss in nats: sum over T, mean over streams
+    smooth_loss: float   # min-char-rnn's 0.999 / 0.001 moving average
+    lr: float
+    time: float          # training seconds so far (validation not included)
+    step_time: float     # seconds this step took
+    clip: ClipStats
+    seq_len: int
+    val_bpc: float | None = None  # validation bits per character, when evaluated at this step
+
+    @property
+    def bpc(self) -> float:
+        """Bits per character of this chunk."""
+        return self.loss / self.seq_len / LN2
+
+    @property
+    def smooth_bpc(self) -> float:
+        return self.smooth_loss / self.seq_len / LN2
+
+    def as_row(self) -> dict[str, float]:
+        """Flat dict with the STEP_COLUMNS (plus val_bpc when evaluated): one JSON log line."""
+        row: dict[str, float] = {
+            "step": self.step, "chars_seen": self.chars_seen, "loss": self.loss,
+            "smooth_loss": self.smooth_loss, "bpc": self.bpc, "smooth_bpc": self.smooth_bpc,
+            "lr": self.lr, "time": self.time, "step_time": self.step_time,
+            "global_pre": self.clip.global_pre, "global_post": self.clip.global_post,
+            "clipped_fraction": self.clip.clipped_fraction,
+        }
+        row.update({f"pre_{k}": v for k, v in self.clip.norm_pre.items()})
+        row.update({f"post_{k}": v for k, v in self.clip.norm_post.items()})
+        if self.val_bpc is not None:
+            row["val_bpc"] = self.val_bpc
+        return row
+
+
+@dataclass(frozen=True)
+class ChunkTrace:
+    """One stream's view of the last training chunk: what the Inspect page draws."""
+
+    step: int
+    stream: int
+    input_chars: list[str]   # (T,)
+    target_chars: list[str]  # (T,)
+    inputs: np.ndarray       # (T,) int
+    targets: np.ndarray      # (T,) int
+    hs: np.ndarray           # (T, H) h(t) after reading input t
+    h_prev: np.ndarray       # (H,) the state carried in from the previous chunk
+    ps: np.ndarray           # (T, K) softmax over the next character
+    losses: np.ndarray       # (T,) -log p(target); they sum to `loss`
+    dh_norms: np.ndarray     # (T,) ||dL/dh(t)|| of this stream's chunk loss
+    loss: float              # this stream's chunk loss
+    mean_loss: float         # the step's loss (mean over streams) as recorded
+
+
+class Trainer:
+    """Trains a char-RNN on a corpus; see the module docstring for the batching."""
+
+    def __init__(self, corpus: Corpus, config: TrainConfig | None = None) -> None:
+        self.corpus = corpus
+        self.config = config or TrainConfig()
+        self.dtype = np.dtype(self.config.dtype)
+        T = self.config.seq_len
+        data = corpus.data
+        n_val = int(len(data) * self.config.val_fraction)
+        if n_val < 2 or len(data) - n_val < T + 1:
+            n_val = 0
+        self.train_data = data[: len(data) - n_val]
+        self.val_data = data[len(data) - n_val :]
+        if len(self.train_data) < T + 1:
+            raise CorpusError(
+                f"The text is too short: {len(self.train_data)} characters, but training on chunks "
+                f"of {T} needs at least {T + 1}. Use a longer text or a shorter sequence length."
+            )
+        # Streams that fit: each segment must hold one chunk plus its last target.
+        self.streams = min(self.config.batch, len(self.train_data) // (T + 1))
+        self.segment_len = len(self.train_data) // self.streams
+        self.segments = self.train_data[: self.streams * self.segment_len].reshape(
+            self.streams, self.segment_len)  # (B, L)
+        self.reset()
+
+    # --- state -----------------------------------------------------------------------------
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.corpus.vocab)
+
+    @property
+    def initial_loss(self) -> float:
+        """Loss of a uniform guess over the chunk: -ln(1/K) * T (min-char-rnn's smooth_loss start)."""
+        return -math.log(1.0 / self.vocab_size) * self.config.seq_len
+
+    def reset(self) -> None:
+        """New weights from the configured seed: the same seed gives the same run."""
+        cfg = self.config
+        rng = np.random.default_rng(cfg.seed)
+        self.params: Params = init_params(cfg.hidden, self.vocab_size, rng, cfg.init, self.dtype)
+        self.optimizer: Optimizer = make_optimizer(cfg.optimizer, self.params)
+        self.step_count = 0
+        self.chars_seen = 0
+        self.train_time = 0.0
+        self.p = 0                                                  # position in each segment
+        self.h = np.zeros((self.streams, cfg.hidden), self.dtype)  # (B, H) carried state
+        self.smooth_loss = self.initial_loss
+        self.history = History(STEP_COLUMNS, HISTORY_CAP)
+        self.val_history = History(VAL_COLUMNS, HISTORY_CAP)
+        self.last_record: StepRecord | None = None
+        self.error: str | None = None
+        self._last_fw: Forward | None = None
+        self._last_dh_norms: np.ndarray | None = None
+        self._before = {k: p.copy() for k, p in self.params.items()}  # weights before last update
+        self._state_before = {s: {k: a.copy() for k, a in d.items()}
+                              for s, d in self.optimizer.state.items()}
+
+    def apply_live(self, **changes: float | str) -> None:
+        """Change settings that need no new model (lr, clip, clip_mode, val_every) between steps."""
+        needs_reset = set(changes) - set(LIVE_SETTINGS)
+        if needs_reset:
+            raise ConfigError(f"{', '.join(sorted(needs_reset))} only change with a new model (Reset)")
+        self.config = self.config.replace(**changes)  # validated by TrainConfig
+
+    def set_lr(self, lr: float) -> None:
+        self.apply_live(lr=lr)
+
+    # --- training --------------------------------------------------------------------------
+
+    def _chunk(self, p: int) -> tuple[np.ndarray, np.ndarray]:
+        T = self.config.seq_len
+        inputs = np.ascontiguousarray(self.segments[:, p : p + T].T)          # (T, B)
+        targets = np.ascontiguousarray(self.segments[:, p + 1 : p + T + 1].T)  # (T, B)
+        return inputs, targets
+
+    def step(self) -> StepRecord:
+        """One update on the next chunk of every stream. Raises DivergenceError (after rolling
+        back) when the loss, a gradient or a weight stops being finite."""
+        cfg = self.config
+        T = cfg.seq_len
+        t0 = time.perf_counter()
+        p, h = self.p, self.h
+        if self.step_count == 0 or p + T + 1 >= self.segment_len:
+            p, h = 0, np.zeros_like(self.h)  # wrap: back to the start, memory wiped
+        inputs, targets = self._chunk(p)
+        fw = forward(self.params, inputs, targets, h)
+        grads, dh_norms = backward(self.params, fw)
+        loss = fw.loss
+        clipped, stats = clip_gradients(grads, cfg.clip_mode, cfg.clip)
+        if not math.isfinite(loss) or not math.isfinite(stats.global_pre):
+            what = "loss" if not math.isfinite(loss) else "gradients"
+            self._diverged(f"the {what} became NaN or infinite at step {self.step_count + 1}")
+        for k, a in self.params.items():
+            np.copyto(self._before[k], a)
+        for slot, d in self.optimizer.state.items():
+            for k, a in d.items():
+                np.copyto(self._state_before[slot][k], a)
+        t_before = self.optimizer.t
+        self.optimizer.step(self.params, clipped, cfg.lr)
+        if not all(np.isfinite(a).all() for a in self.params.values()):
+            self._rollback(t_before)
+            self._diverged(f"the weights became NaN or infinite at step {self.step_count + 1}")
+        # Commit: the step succeeded.
+        self.error = None
+        self.p, self.h = p + T, fw.hs[-1].copy()
+        self.step_count += 1
+        self.chars_seen += self.streams * T
+        self.smooth_loss = self.smooth_loss * 0.999 + loss * 0.001
+        self._last_fw, self._last_dh_norms = fw, dh_norms
+        step_time = time.perf_counter() - t0
+        self.train_time += step_time
+        val = None
+        if cfg.val_every and self.step_count % cfg.val_every == 0 and len(self.val_data):
+            val = self.validation_bpc()
+        record = StepRecord(self.step_count, self.chars_seen, loss, self.smooth_loss, cfg.lr,
+                            self.train_time, step_time, stats, T, val)
+        self.history.append(record.as_row())
+        self.last_record = record
+        return record
+
+    def _rollback(self, t_before: int) -> None:
+        for k, a in self._before.items():
+            np.copyto(self.params[k], a)
+        for slot, d in self._state_before.items():
+            for k, a in d.items():
+                np.copyto(self.optimizer.state[slot][k], a)
+        self.optimizer.t = t_before
+
+    def _diverged(self, what: str) -> None:
+        self.error = (
+            f"Training stopped: {what}. The weights were rolled back to the last finite state "
+            f"(step {self.step_count}). Lower the learning rate (now {self.config.lr:g}) or turn "
+            "gradient clipping on, then continue."
+        )
+        raise DivergenceError(self.error)
+
+    def run(self, n: int) -> list[StepRecord]:
+        """n steps; a DivergenceError propagates after the rollback (earlier steps are kept)."""
+        return [self.step() for _ in range(n)]
+
+    def run_for(self, seconds: float, max_steps: int = 1_000_000) -> list[StepRecord]:
+        """Steps until `seconds` of wall time have passed (at least one step)."""
+        end = time.perf_counter() + seconds
+        records = [self.step()]
+        while len(records) < max_steps and time.perf_counter() < end:
+            records.append(self.step())
+        return records
+
+    # --- evaluation and inspection ---------------------------------------------------------
+
+    def validation_bpc(self, max_chars: int = VAL_MAX_CHARS) -> float | None:
+        """Bits per character on the held-out tail, each of up to VAL_STREAMS pieces read from a
+        zero state. Recorded in `val_history`. None when there is no held-out text."""
+        data = self.val_data[: max_chars + 1]
+        if len(data) < 2:
+            return None
+        S = min(VAL_STREAMS, len(data) - 1)
+        L = (len(data) - 1) // S
+        inputs = np.ascontiguousarray(data[: S * L].reshape(S, L).T)            # (L, S)
+        targets = np.ascontiguousarray(data[1 : S * L + 1].reshape(S, L).T)     # (L, S)
+        h0 = np.zeros((S, self.config.hidden), self.dtype)
+        fw = forward(self.params, inputs, targets, h0)
+        bpc = float(fw.losses.mean()) / LN2
+        self.val_history.append({"step": self.step_count, "chars_seen": self.chars_seen,
+                                 "time": self.train_time, "val_bpc": bpc})
+        return bpc
+
+    def chunk_trace(self, stream: int = 0) -> ChunkTrace | None:
+        """The last training chunk of one stream (None before the first step)."""
+        fw, norms = self._last_fw, self._last_dh_norms
+        if fw is None or norms is None:
+            return None
+        if not 0 <= stream < self.streams:
+            raise ValueError(f"stream must be in [0, {self.streams}), got {stream}")
+        chars = self.corpus.vocab.chars
+        inputs, targets = fw.inputs[:, stream].copy(), fw.targets[:, stream].copy()
+        losses = fw.losses[:, stream].astype(np.float64)
+        return ChunkTrace(
+            step=self.step_count, stream=stream,
+            input_chars=[chars[i] for i in inputs], target_chars=[chars[i] for i in targets],
+            inputs=inputs, targets=targets,
+            hs=fw.hs[1:, stream].astype(np.float64), h_prev=fw.hs[0, stream].astype(np.float64),
+            ps=fw.ps[:, stream].astype(np.float64), losses=losses,
+            dh_norms=norms[:, stream].copy(), loss=float(losses.sum()), mean_loss=fw.loss,
+        )
+
+    def last_update(self) -> Params:
+        """The change each weight took in the last step (weights after minus before)."""
+        return {k: self.params[k] - self._before[k] for k in PARAM_NAMES}
+
+    def effective_lr(self) -> Params | None:
+        """Per-weight step size of adaptive optimizers (Adagrad: lr / sqrt(mem + 1e-8))."""
+        out = {k: self.optimizer.effective_lr(k, self.config.lr) for k in PARAM_NAMES}
+        return None if any(v is None for v in out.values()) else out  # type: ignore[misc]
+
+    def snapshot_params(self) -> Params:
+        return {k: a.copy() for k, a in self.params.items()}
+
