@@ -1,0 +1,5 @@
+"""Data page (placeholder)."""
+
+import streamlit as st
+
+st.header("Data")

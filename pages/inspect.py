@@ -1,0 +1,5 @@
+"""Inspect page (placeholder)."""
+
+import streamlit as st
+
+st.header("Inspect")

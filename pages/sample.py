@@ -1,0 +1,5 @@
+"""Sample page (placeholder)."""
+
+import streamlit as st
+
+st.header("Sample")

@@ -1,0 +1,46 @@
+"""AppTest helpers shared by the app's tests.
+
+Streamlit keeps a v1 multipage mode for apps with a `pages/` folder beside the entry script: a
+class flag, set on the first run when `pages/` exists and cleared by st.navigation. The real
+server clears it once per process, but AppTest resets it before *every* run, so its second run
+would execute the page script alone (no sidebar). `v2_navigation` keeps the flag off, as the
+server has it after its first run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from streamlit.runtime.pages_manager import PagesManager
+from streamlit.testing.v1 import AppTest, app_test
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+
+
+class _V2PagesManager(PagesManager):
+    def __init__(self, *args, **kwargs) -> None:
+        PagesManager.uses_pages_directory = False
+        super().__init__(*args, **kwargs)
+
+
+@contextlib.contextmanager
+def v2_navigation() -> Iterator[None]:
+    original = app_test.PagesManager
+    app_test.PagesManager = _V2PagesManager
+    try:
+        yield
+    finally:
+        app_test.PagesManager = original
+
+
+def new_app(timeout: float = 30) -> AppTest:
+    return AppTest.from_file(APP, default_timeout=timeout)
+
+
+def stop_session(at: AppTest) -> None:
+    """AppTest never disconnects, so on_release never fires: stop the worker by hand."""
+    with contextlib.suppress(KeyError):
+        at.session_state["unrolled"].session.close()

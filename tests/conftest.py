@@ -1,0 +1,16 @@
+from collections.abc import Iterator
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.apptest_support import new_app, stop_session, v2_navigation
+
+
+@pytest.fixture
+def app() -> Iterator[AppTest]:
+    """The whole app (entry script + pages) under AppTest, run once; its worker stopped after."""
+    with v2_navigation():
+        at = new_app()
+        at.run()
+        yield at
+        stop_session(at)
