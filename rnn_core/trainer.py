@@ -13,6 +13,7 @@ same for any B and B = 1 (float64) is min-char-rnn operation for operation.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from rnn_core.optim import ClipStats, Optimizer, clip_gradients, make_optimizer
 LN2 = math.log(2.0)
 HISTORY_CAP = 1000  # rows kept per history: at most 2 * HISTORY_CAP (see History)
 VAL_MAX_CHARS = 10_000  # validation reads at most this much of the held-out tail
-VAL_STREAMS = 50
+VAL_STREAMS = 10  # long pieces: less of the text is read from the zero state
 LIVE_SETTINGS = ("lr", "clip", "clip_mode", "val_every")  # changeable between steps
 
 STEP_COLUMNS = (
@@ -37,6 +38,10 @@ STEP_COLUMNS = (
     *(f"pre_{k}" for k in PARAM_NAMES), *(f"post_{k}" for k in PARAM_NAMES),
 )
 VAL_COLUMNS = ("step", "chars_seen", "time", "val_bpc")
+
+
+def _finite(arrays: Params) -> bool:
+    return all(np.isfinite(a).all() for a in arrays.values())
 
 
 class DivergenceError(ArithmeticError):
@@ -100,6 +105,24 @@ class ChunkTrace:
     mean_loss: float         # the step's loss (mean over streams) as recorded
 
 
+@dataclass(frozen=True)
+class _Undo:
+    """Everything a committed step changed besides the weights and the optimizer state (whose
+    values before the step are kept in Trainer._before and Trainer._state_before)."""
+
+    p: int
+    h: np.ndarray
+    step_count: int
+    chars_seen: int
+    smooth_loss: float
+    train_time: float
+    t: int
+    last_record: StepRecord | None
+    last_fw: Forward | None
+    last_dh_norms: np.ndarray | None
+    validated: bool = False
+
+
 class Trainer:
     """Trains a char-RNN on a corpus; see the module docstring for the batching."""
 
@@ -158,9 +181,13 @@ class Trainer:
         self._before = {k: p.copy() for k, p in self.params.items()}  # weights before last update
         self._state_before = {s: {k: a.copy() for k, a in d.items()}
                               for s, d in self.optimizer.state.items()}
+        self._undo: _Undo | None = None  # how to take back the last step (None: not possible)
 
     def apply_live(self, **changes: float | str) -> None:
         """Change settings that need no new model (lr, clip, clip_mode, val_every) between steps."""
+        unknown = set(changes) - {f.name for f in dataclasses.fields(TrainConfig)}
+        if unknown:
+            raise ConfigError(f"unknown setting {', '.join(sorted(unknown))}")
         needs_reset = set(changes) - set(LIVE_SETTINGS)
         if needs_reset:
             raise ConfigError(f"{', '.join(sorted(needs_reset))} only change with a new model (Reset)")
@@ -178,8 +205,15 @@ class Trainer:
         return inputs, targets
 
     def step(self) -> StepRecord:
-        """One update on the next chunk of every stream. Raises DivergenceError (after rolling
-        back) when the loss, a gradient or a weight stops being finite."""
+        """One update on the next chunk of every stream.
+
+        Raises DivergenceError when the loss, a gradient, a weight or the optimizer state stops
+        being finite, after rolling back to the last state from which a finite step was taken:
+        non-finite weights or optimizer state after an update undo that update; a non-finite loss
+        or gradient means the previous update produced unusable weights, so that step is undone
+        (weights, optimizer state, pointer, hidden state, counters and its history row). Either
+        way, training continues from there, e.g. after lowering the learning rate.
+        """
         cfg = self.config
         T = cfg.seq_len
         t0 = time.perf_counter()
@@ -187,23 +221,36 @@ class Trainer:
         if self.step_count == 0 or p + T + 1 >= self.segment_len:
             p, h = 0, np.zeros_like(self.h)  # wrap: back to the start, memory wiped
         inputs, targets = self._chunk(p)
-        fw = forward(self.params, inputs, targets, h)
-        grads, dh_norms = backward(self.params, fw)
+        with np.errstate(all="ignore"):  # non-finite values are detected below, not warned about
+            fw = forward(self.params, inputs, targets, h)
+            grads, dh_norms = backward(self.params, fw)
+            clipped, stats = clip_gradients(grads, cfg.clip_mode, cfg.clip)
         loss = fw.loss
-        clipped, stats = clip_gradients(grads, cfg.clip_mode, cfg.clip)
         if not math.isfinite(loss) or not math.isfinite(stats.global_pre):
             what = "loss" if not math.isfinite(loss) else "gradients"
-            self._diverged(f"the {what} became NaN or infinite at step {self.step_count + 1}")
+            failed_at = self.step_count + 1
+            undone = self._undo_last_step()
+            self._diverged(f"the {what} became NaN or infinite at step {failed_at}",
+                           "the update before it was undone" if undone else None)
+        undo = _Undo(self.p, self.h, self.step_count, self.chars_seen, self.smooth_loss,
+                     self.train_time, self.optimizer.t, self.last_record, self._last_fw,
+                     self._last_dh_norms)
         for k, a in self.params.items():
             np.copyto(self._before[k], a)
         for slot, d in self.optimizer.state.items():
             for k, a in d.items():
                 np.copyto(self._state_before[slot][k], a)
-        t_before = self.optimizer.t
-        self.optimizer.step(self.params, clipped, cfg.lr)
-        if not all(np.isfinite(a).all() for a in self.params.values()):
-            self._rollback(t_before)
-            self._diverged(f"the weights became NaN or infinite at step {self.step_count + 1}")
+        self._undo = None  # _before now holds this step's starting point, no longer the last one's
+        with np.errstate(all="ignore"):
+            self.optimizer.step(self.params, clipped, cfg.lr)
+        if not (_finite(self.params) and all(_finite(d) for d in self.optimizer.state.values())):
+            what = "weights" if not _finite(self.params) else "optimizer state"
+            self._rollback(undo.t)
+            if _finite(self.params):
+                self._diverged(f"the {what} became NaN or infinite at step {self.step_count + 1}",
+                               "that update was undone")
+            # Only weights changed from outside the trainer are non-finite before an update.
+            self._diverged(f"the weights were NaN or infinite before step {self.step_count + 1}", None)
         # Commit: the step succeeded.
         self.error = None
         self.p, self.h = p + T, fw.hs[-1].copy()
@@ -220,9 +267,11 @@ class Trainer:
                             self.train_time, step_time, stats, T, val)
         self.history.append(record.as_row())
         self.last_record = record
+        self._undo = dataclasses.replace(undo, validated=val is not None)
         return record
 
     def _rollback(self, t_before: int) -> None:
+        """Weights and optimizer state back to their values before the last update."""
         for k, a in self._before.items():
             np.copyto(self.params[k], a)
         for slot, d in self._state_before.items():
@@ -230,12 +279,31 @@ class Trainer:
                 np.copyto(self.optimizer.state[slot][k], a)
         self.optimizer.t = t_before
 
-    def _diverged(self, what: str) -> None:
-        self.error = (
-            f"Training stopped: {what}. The weights were rolled back to the last finite state "
-            f"(step {self.step_count}). Lower the learning rate (now {self.config.lr:g}) or turn "
-            "gradient clipping on, then continue."
-        )
+    def _undo_last_step(self) -> bool:
+        """Take back the last committed step entirely; False when there is none to take back."""
+        u = self._undo
+        if u is None:
+            return False
+        self._rollback(u.t)
+        self.p, self.h, self.step_count, self.chars_seen = u.p, u.h, u.step_count, u.chars_seen
+        self.smooth_loss, self.train_time, self.last_record = u.smooth_loss, u.train_time, u.last_record
+        self._last_fw, self._last_dh_norms = u.last_fw, u.last_dh_norms
+        self.history.undo_last()
+        if u.validated:
+            self.val_history.undo_last()
+        self._undo = None
+        return True
+
+    def _diverged(self, what: str, undone: str | None) -> None:
+        if undone:
+            where = (f"{undone.capitalize()}: the weights are back at step {self.step_count}, the "
+                     "last finite state. Lower the learning rate (now "
+                     f"{self.config.lr:g}) or turn gradient clipping on, then continue.")
+        else:
+            where = (f"There is no earlier finite state to go back to, so nothing was changed "
+                     f"(step {self.step_count}). Reset the model, with a lower learning rate (now "
+                     f"{self.config.lr:g}) or gradient clipping on.")
+        self.error = f"Training stopped: {what}. {where}"
         raise DivergenceError(self.error)
 
     def run(self, n: int) -> list[StepRecord]:
@@ -263,7 +331,8 @@ class Trainer:
         inputs = np.ascontiguousarray(data[: S * L].reshape(S, L).T)            # (L, S)
         targets = np.ascontiguousarray(data[1 : S * L + 1].reshape(S, L).T)     # (L, S)
         h0 = np.zeros((S, self.config.hidden), self.dtype)
-        fw = forward(self.params, inputs, targets, h0)
+        with np.errstate(all="ignore"):  # diverging weights give an infinite bpc, not a warning
+            fw = forward(self.params, inputs, targets, h0)
         bpc = float(fw.losses.mean()) / LN2
         self.val_history.append({"step": self.step_count, "chars_seen": self.chars_seen,
                                  "time": self.train_time, "val_bpc": bpc})
