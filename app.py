@@ -3,8 +3,10 @@ page) and the navigation over the scripts in pages/."""
 
 import streamlit as st
 
-from ui.controls import live_interval, status_text, training_controls
+from ui.controls import live_interval, refresh_control, status_text, training_controls
+from ui.model_file import model_file_panel
 from ui.state import app_state
+from ui.text import escape_markdown
 
 st.set_page_config(page_title="Unrolled: watch an RNN learn", page_icon=":material/replay:",
                    layout="wide")
@@ -21,7 +23,7 @@ nav = st.navigation(pages)
 
 with st.sidebar:
     st.markdown("### Unrolled")
-    st.caption(f"Corpus: **{state.corpus.name}** · {len(state.corpus):,} chars · "
+    st.caption(f"Corpus: **{escape_markdown(state.corpus.name, 40)}** · {len(state.corpus):,} chars · "
                f"{len(state.corpus.vocab)} symbols")
     training_controls(state)
 
@@ -35,8 +37,11 @@ with st.sidebar:
             st.rerun()  # training stopped by itself (divergence): stop polling everywhere
 
     sidebar_status()
-    if state.notice:
-        st.warning(state.notice, icon=":material/warning:")
+    if state.notice:  # a refused action (Reset, corpus switch): shown once, on any page
+        st.error(state.notice, icon=":material/error:")
         state.notice = None
+    refresh_control(state)
+    with st.expander("Save / load model", icon=":material/save:"):
+        model_file_panel(state)
 
 nav.run()

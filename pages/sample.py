@@ -1,5 +1,100 @@
-"""Sample page (placeholder)."""
+"""Sample: generate text from a copy of the current weights while training goes on, see the
+distribution behind every generated character, and a timeline of samples with fixed settings."""
+
+import time
 
 import streamlit as st
 
+from ui import inspect_charts as charts
+from ui import sample_data as sd
+from ui.controls import live_interval
+from ui.inspect_data import md_escape
+from ui.state import app_state
+
+state = app_state()
+session = state.session
+
 st.header("Sample")
+st.caption("Text from the current weights, one character at a time; training goes on meanwhile.")
+
+c1, c2, c3 = st.columns([3, 2, 2])
+seed_text = c1.text_input("Seed text", value="", key="seed_text", max_chars=500,
+                          help="Fed through the network first to warm up its hidden state. Empty: a "
+                               "random first character.")
+length = c2.slider("Length", 10, sd.MAX_LENGTH, 200, step=10, key="sample_length")
+temperature = c3.slider("Temperature", 0.05, 2.0, 1.0, step=0.05, key="temperature",
+                        help="Below 1: safer, more repetitive; above 1: more adventurous.")
+c4, c5, c6 = st.columns([3, 2, 2])
+mode = c4.radio("Pick each character", ["sampled", "greedy (most likely)"], horizontal=True,
+                key="sample_mode")
+top_k = c5.number_input("Top-k (0: all)", min_value=0, max_value=1000, value=0, step=1, key="top_k",
+                        help="Draw only from the k most likely characters.")
+rng_seed = c6.number_input("Random seed", min_value=0, max_value=2**31 - 1, value=0, step=1,
+                           key="sample_seed")
+request = sd.SampleRequest(seed_text=seed_text, length=int(length), temperature=float(temperature),
+                           top_k=int(top_k), greedy=mode != "sampled", rng_seed=int(rng_seed))
+
+clicked = st.button("Sample", key="sample_button", type="primary", icon=":material/edit_note:")
+if clicked:
+    try:
+        state.last_sample = sd.generate(session, request)
+    except ValueError as exc:
+        clicked = False
+        st.error(md_escape(f"Cannot sample: {exc}"), icon=":material/error:")
+
+result = state.last_sample
+with st.container(key="sample_output"):
+    if result is None:
+        st.info("Press **Sample** to generate text from the current weights.")
+    else:
+        st.caption(f"{len(result.text)} characters from the weights of step {result.step:,}, "
+                   f"generated in {result.seconds * 1000:.0f} ms:")
+        st.text(f"seed text: {result.request.seed_text!r}")  # plain text: user input is never markdown
+        if clicked:  # the text as it is produced, then left in place
+            shown = st.empty()
+            for prefix in sd.reveal_prefixes(result.text):
+                shown.code(prefix, language=None, wrap_lines=True)
+                time.sleep(0.02)
+        else:
+            st.code(result.text, language=None, wrap_lines=True)
+
+if result is not None and result.text:
+    st.subheader("Where each character came from")
+    st.plotly_chart(charts.sample_distribution_figure(result), key="sample_dist_chart")
+    position = st.slider("Position", 0, len(result.text) - 1, 0, key="sample_position",
+                         help="A generated character; below, the distribution it was drawn from.")
+    left, right = st.columns([3, 2])
+    with left:
+        st.plotly_chart(charts.position_figure(result, position), key="sample_position_chart")
+    with right:
+        st.dataframe(sd.position_table(result, position), key="sample_position_table", hide_index=True)
+
+st.subheader("Timeline")
+st.caption("A sample from the same seed and settings every so often while training, so you can scroll "
+           "back through how the text improved.")
+with st.expander("Timeline settings"):
+    every = st.number_input("Every N steps", min_value=10, max_value=100_000, value=100, step=10,
+                            key="timeline_every")
+    if st.button("Restart the timeline with the settings above", key="timeline_apply"):
+        try:
+            session.set_sample_settings(request.timeline_settings(int(every)))
+        except ValueError as exc:
+            st.error(md_escape(f"Cannot use these settings: {exc}"), icon=":material/error:")
+
+
+@st.fragment(run_every=live_interval(state))
+def timeline_live() -> None:
+    settings = session.sample_settings
+    st.caption(sd.describe_settings(settings))
+    st.text(f"seed text: {settings.seed_text!r}")
+    items = session.timeline_items()
+    if not items:
+        st.info("No samples yet: they are taken while training runs.")
+        return
+    with st.container(key="sample_timeline"):
+        st.dataframe(sd.timeline_table(items), key="timeline_table", hide_index=True,
+                     column_config={"sample": st.column_config.TextColumn(width="large"),
+                                    "bits/char": st.column_config.NumberColumn(format="%.3f")})
+
+
+timeline_live()

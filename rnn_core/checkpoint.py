@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import io
 import json
+import math
+import os
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,9 +28,13 @@ import numpy as np
 from rnn_core.config import ConfigError, TrainConfig
 from rnn_core.corpus import Corpus, Vocab
 from rnn_core.model import PARAM_NAMES, Params, param_shapes
+from rnn_core.optim import OPTIMIZERS
 from rnn_core.trainer import Trainer
 
-MAX_CHECKPOINT_BYTES = 50 * 2**20
+# The largest configuration (hidden 1024, 1000 characters) with Adam's two state arrays per weight
+# is about 75 MB in float64.
+MAX_CHECKPOINT_BYTES = 100 * 2**20
+_TRAINER_META = {"step": int, "p": int, "chars_seen": int, "smooth_loss": float, "time": float}
 
 
 class CheckpointError(ValueError):
@@ -66,14 +73,61 @@ def to_bytes(trainer: Trainer) -> bytes:
 
 
 def save(trainer: Trainer, path: str | Path) -> None:
-    Path(path).write_bytes(to_bytes(trainer))
+    """Write the checkpoint next to `path` first, then rename: a crash never leaves half a file
+    in place of an earlier checkpoint."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(to_bytes(trainer))
+    os.replace(tmp, path)
+
+
+def _array(npz: Any, key: str) -> np.ndarray:
+    a = npz[key]
+    if not isinstance(a, np.ndarray):  # NpzFile hands out the raw bytes of a member that is no .npy
+        raise CheckpointError(f"The checkpoint's '{key}' is not an array.")
+    return a
 
 
 def _text(npz: Any, key: str) -> str:
-    a = npz[key]
+    a = _array(npz, key)
     if a.shape != () or a.dtype.kind != "U":
-        raise CheckpointError(f"'{key}' must be a single string")
+        raise CheckpointError(f"The checkpoint's '{key}' must be a single string.")
     return str(a)
+
+
+def _json_object(npz: Any, key: str) -> dict[str, Any]:
+    try:
+        value = json.loads(_text(npz, key))
+    except json.JSONDecodeError:
+        raise CheckpointError(f"The checkpoint's '{key}' is not valid JSON.") from None
+    if not isinstance(value, dict):
+        raise CheckpointError(f"The checkpoint's '{key}' must be a JSON object.")
+    return value
+
+
+def _is_count(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _check_meta(opt_meta: dict[str, Any] | None, trainer_meta: dict[str, Any] | None) -> None:
+    if opt_meta is not None and not (opt_meta.get("name") in OPTIMIZERS and _is_count(opt_meta.get("t"))):
+        raise CheckpointError("The checkpoint's optimizer record needs a known name and a step count t.")
+    if trainer_meta is not None:
+        for name, kind in _TRAINER_META.items():
+            v = trainer_meta.get(name)
+            ok = _is_count(v) if kind is int else (
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0)
+            if not ok:
+                raise CheckpointError(f"The checkpoint's trainer record has an invalid {name!r}: {v!r}.")
+
+
+def _float_array(a: np.ndarray, what: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
+    if a.dtype.kind != "f" or (shape is not None and a.shape != shape):
+        need = f" need {shape} floats" if shape is not None else " must be floats"
+        raise CheckpointError(f"{what} has shape {a.shape} ({a.dtype});{need}.")
+    if not np.isfinite(a).all():
+        raise CheckpointError(f"{what} contains NaN or infinite values.")
+    return a
 
 
 def from_bytes(raw: bytes) -> Checkpoint:
@@ -85,26 +139,36 @@ def from_bytes(raw: bytes) -> Checkpoint:
             raise CheckpointError("This file holds pickled Python objects, which are never loaded.")
         raise CheckpointError("This is not a checkpoint (.npz) file.")
     try:
+        # A compressed member could unpack to far more than the file's size: check before reading.
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            if sum(info.file_size for info in zf.infolist()) > MAX_CHECKPOINT_BYTES:
+                raise CheckpointError(f"The checkpoint unpacks to more than "
+                                      f"{MAX_CHECKPOINT_BYTES // 2**20} MB.")
         with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
             keys = set(npz.files)
             missing = [k for k in (*PARAM_NAMES, "vocab", "config") if k not in keys]
             if missing:
                 raise CheckpointError(f"The checkpoint lacks {', '.join(missing)}.")
-            arrays = {k: npz[k] for k in keys if k not in ("vocab", "config", "optimizer", "trainer")}
+            arrays = {k: _array(npz, k) for k in keys
+                      if k not in ("vocab", "config", "optimizer", "trainer")}
             vocab_chars = _text(npz, "vocab")
             config = TrainConfig.from_json(_text(npz, "config"))
-            opt_meta = json.loads(_text(npz, "optimizer")) if "optimizer" in keys else None
-            trainer_meta = json.loads(_text(npz, "trainer")) if "trainer" in keys else None
+            opt_meta = _json_object(npz, "optimizer") if "optimizer" in keys else None
+            trainer_meta = _json_object(npz, "trainer") if "trainer" in keys else None
     except CheckpointError:
         raise
     except ConfigError as exc:
-        raise CheckpointError(f"The checkpoint's configuration is invalid: {exc}") from None
+        raise CheckpointError(f"The checkpoint's configuration is invalid: {exc}.") from None
     except ValueError as exc:
         if "pickle" in str(exc).lower():
             raise CheckpointError("This file holds pickled Python objects, which are never loaded.") from None
         raise CheckpointError(f"The checkpoint is malformed: {exc}") from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError, json.JSONDecodeError) as exc:
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, MemoryError, RuntimeError,
+            NotImplementedError) as exc:
+        # RuntimeError: an encrypted member; NotImplementedError: an unknown compression;
+        # MemoryError: a header that claims a huge array.
         raise CheckpointError(f"The checkpoint is damaged or truncated ({type(exc).__name__}).") from None
+    _check_meta(opt_meta, trainer_meta)
     try:
         vocab = Vocab(vocab_chars)
     except ValueError:
@@ -112,26 +176,23 @@ def from_bytes(raw: bytes) -> Checkpoint:
     shapes = param_shapes(config.hidden, len(vocab))
     params: Params = {}
     for k in PARAM_NAMES:
-        a = arrays.pop(k)
-        if a.shape != shapes[k] or a.dtype.kind != "f":
-            raise CheckpointError(
-                f"{k} has shape {a.shape} ({a.dtype}); hidden {config.hidden} and a vocabulary of "
-                f"{len(vocab)} need {shapes[k]} floats.")
-        if not np.isfinite(a).all():
-            raise CheckpointError(f"{k} contains NaN or infinite values.")
-        params[k] = a.astype(config.dtype)
+        what = f"The weight {k} (hidden {config.hidden}, a vocabulary of {len(vocab)})"
+        params[k] = _float_array(arrays.pop(k), what, shapes[k]).astype(config.dtype)
     opt_state: dict[str, Params] | None = None
     if opt_meta is not None:
         opt_state = {}
         for key in [k for k in arrays if k.startswith("opt.")]:
-            _, slot, name = key.split(".", 2)
-            a = arrays.pop(key)
-            if name not in shapes or a.shape != shapes[name]:
-                raise CheckpointError(f"optimizer state {key} has the wrong shape {a.shape}.")
-            opt_state.setdefault(slot, {})[name] = a.astype(config.dtype)
+            parts = key.split(".")
+            if len(parts) != 3 or parts[2] not in shapes:
+                raise CheckpointError(f"The checkpoint has an unknown optimizer array {key!r}.")
+            a = _float_array(arrays.pop(key), f"The optimizer state {key}", shapes[parts[2]])
+            opt_state.setdefault(parts[1], {})[parts[2]] = a.astype(config.dtype)
     h = arrays.pop("h", None)
-    if h is not None and (h.ndim != 2 or h.shape[1] != config.hidden):
-        raise CheckpointError(f"the hidden state has the wrong shape {h.shape}.")
+    if h is not None:
+        _float_array(h, "The hidden state h")
+        if h.ndim != 2 or h.shape[1] != config.hidden:
+            raise CheckpointError(f"The hidden state h has shape {h.shape}; it needs (streams, "
+                                  f"{config.hidden}).")
     return Checkpoint(params, vocab, config, opt_meta, opt_state, trainer_meta, h)
 
 
@@ -152,7 +213,7 @@ def restore(ckpt: Checkpoint, corpus: Corpus, config: TrainConfig | None = None,
     checkpoint's, but hidden size must match the weights.
     """
     if ckpt.vocab.chars != corpus.vocab.chars:
-        extra = corpus.vocab.unknown(ckpt.vocab.chars) + ckpt.vocab.unknown(corpus.vocab.chars)
+        extra = "".join(sorted(set(ckpt.vocab.chars) ^ set(corpus.vocab.chars)))
         raise CheckpointError(
             f"The checkpoint's vocabulary ({len(ckpt.vocab)} characters) does not match this "
             f"text's ({len(corpus.vocab)}); they differ in {extra[:20]!r}.")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import numbers
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ BOUNDS: dict[str, tuple[float, float]] = {
     "val_fraction": (0.0, 0.5),
     "val_every": (0, 1_000_000),
 }
+INT_FIELDS = ("hidden", "seq_len", "batch", "seed", "val_every")
 
 
 @dataclass(frozen=True)
@@ -50,12 +52,15 @@ class TrainConfig:
     def __post_init__(self) -> None:
         for name, (lo, hi) in BOUNDS.items():
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
+            # numbers.Real admits NumPy scalars (a widget or an array may hand out np.int64).
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
                 raise ConfigError(f"{name} must be a number, got {value!r}")
-            if name in ("hidden", "seq_len", "batch", "seed", "val_every") and int(value) != value:
-                raise ConfigError(f"{name} must be a whole number, got {value!r}")
-            if not lo <= value <= hi:  # also rejects NaN
+            if not lo <= value <= hi:  # also rejects NaN (and inf, before int() could fail on it)
                 raise ConfigError(f"{name} must be between {lo:g} and {hi:g}, got {value!r}")
+            if name in INT_FIELDS and int(value) != value:
+                raise ConfigError(f"{name} must be a whole number, got {value!r}")
+            # Store plain int / float: 2.0 hidden units would break np.zeros, and JSON needs builtins.
+            object.__setattr__(self, name, int(value) if name in INT_FIELDS else float(value))
         for name, allowed in (("clip_mode", CLIP_MODES), ("optimizer", OPTIMIZERS),
                               ("dtype", DTYPES), ("init", INIT_SCHEMES)):
             if getattr(self, name) not in allowed:
@@ -69,7 +74,10 @@ class TrainConfig:
 
     @classmethod
     def from_json(cls, text: str) -> TrainConfig:
-        data = json.loads(text)
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"configuration is not valid JSON ({exc.msg})") from None
         if not isinstance(data, dict):
             raise ConfigError("configuration must be a JSON object")
         known = {f.name for f in dataclasses.fields(cls)}

@@ -14,6 +14,8 @@ import numpy as np
 
 class History:
     def __init__(self, columns: Sequence[str], cap: int = 1000) -> None:
+        if cap < 1:
+            raise ValueError(f"cap must be at least 1, got {cap}")
         self.columns = tuple(columns)
         self.cap = cap
         self._index = {name: i for i, name in enumerate(self.columns)}
@@ -38,6 +40,16 @@ class History:
                 self._n = self.cap
                 self._stride *= 2
         self._appends += 1
+
+    def undo_last(self) -> None:
+        """Forget the last append (a training step that was rolled back)."""
+        if self._appends == 0:
+            return
+        self._appends -= 1
+        # Kept rows are exactly the appends whose index is a multiple of the current stride (a row
+        # dropped by the thinning that this append triggered is already gone).
+        if self._appends % self._stride == 0:
+            self._n -= 1
 
     def column(self, name: str) -> np.ndarray:
         return self._rows[: self._n, self._index[name]].copy()

@@ -10,6 +10,10 @@ With B = 1 this is exactly one chunk of min-char-rnn.
 
 from __future__ import annotations
 
+import functools
+import math
+import operator
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,7 +50,87 @@ def init_params(H: int, K: int, rng: np.random.Generator, scheme: str = "uniform
         "b": np.zeros(H),      # (H,)
         "c": np.zeros(K),      # (K,)
     }
-    return {k: v.astype(dtype) for k, v in params.items()}
+    return FlatParams(params, dtype)
+
+
+class FlatParams(dict):
+    """A Params dict whose arrays are consecutive views into one contiguous buffer, in key order.
+
+    It is an ordinary dict of arrays to every reader. Optimizers, clipping and the trainer's
+    backups use `flat()` to treat all parameters (or gradients, or optimizer state) as one vector:
+    one NumPy call instead of one per parameter, which is most of the per-step cost at batch 1.
+    `flat()` is None as soon as an entry has been replaced by another array (in-place writes are
+    fine), and the callers then fall back to per-array work.
+    """
+
+    def __init__(self, arrays: Mapping[str, np.ndarray], dtype: np.dtype | type | None = None) -> None:
+        arrays = {k: np.asarray(a) for k, a in arrays.items()}
+        dt = np.dtype(dtype) if dtype is not None else np.result_type(*arrays.values())
+        self._attach({k: a.shape for k, a in arrays.items()}, dt)
+        for view, a in zip(self._views, arrays.values(), strict=True):
+            view[...] = a
+
+    @classmethod
+    def empty(cls, shapes: Mapping[str, tuple[int, ...]], dtype: np.dtype | type) -> FlatParams:
+        """Uninitialised arrays of the given shapes (for results written with out=)."""
+        new = cls.__new__(cls)
+        new._attach(shapes, np.dtype(dtype))
+        return new
+
+    def like(self, buffer: np.ndarray) -> FlatParams:
+        """A FlatParams with this one's layout whose arrays are views of `buffer` (not copied)."""
+        new = type(self).__new__(type(self))
+        new._attach(dict(self.layout), buffer.dtype, buffer)
+        return new
+
+    def alias(self) -> FlatParams:
+        """A new dict holding the same arrays (nothing copied), still usable through flat()."""
+        new = type(self).__new__(type(self))
+        dict.update(new, self)
+        new.layout, new._buffer, new._views = self.layout, self._buffer, self._views
+        return new
+
+    def _attach(self, shapes: Mapping[str, tuple[int, ...]], dtype: np.dtype,
+                buffer: np.ndarray | None = None) -> None:
+        self.layout = tuple((k, tuple(shape)) for k, shape in shapes.items())
+        sizes = [math.prod(shape) for _, shape in self.layout]
+        if buffer is None:
+            buffer = np.empty(sum(sizes), dtype)
+        self._buffer = buffer
+        views, start = [], 0
+        for (_, shape), size in zip(self.layout, sizes, strict=True):
+            views.append(buffer[start : start + size].reshape(shape))
+            start += size
+        self._views = tuple(views)
+        dict.update(self, zip(shapes, views, strict=True))
+
+    def flat(self) -> np.ndarray | None:
+        """The buffer all entries are views of, or None if an entry was replaced since."""
+        if len(self) == len(self._views) and all(map(operator.is_, self.values(), self._views)):
+            return self._buffer
+        return None
+
+    def __reduce__(self):  # copy.deepcopy and pickle: a new buffer with the same layout and values
+        return type(self), (dict(self),)
+
+    def __copy__(self) -> FlatParams:
+        return self.alias()
+
+
+def flat_buffers(*dicts: Mapping[str, np.ndarray]) -> list[np.ndarray] | None:
+    """The flat buffers of several FlatParams with one layout (e.g. weights and gradients), or None."""
+    first = dicts[0]
+    if not isinstance(first, FlatParams):
+        return None
+    out = []
+    for d in dicts:
+        if not isinstance(d, FlatParams) or d.layout != first.layout:
+            return None
+        buffer = d.flat()
+        if buffer is None:
+            return None
+        out.append(buffer)
+    return out
 
 
 def softmax(o: np.ndarray) -> np.ndarray:
@@ -71,24 +155,59 @@ class Forward:
         return float(self.losses.sum(axis=0).mean())
 
 
+def _softmax_rows(o: np.ndarray) -> np.ndarray:
+    """softmax over each row of o (N, K), in place.
+
+    The row maxima are subtracted only when exp could overflow or underflow: when every logit
+    lies within +-limit, exp(o) / sum(exp(o)) is already accurate (it is what min-char-rnn does),
+    and skipping the row reductions and the broadcast subtraction is a large share of the
+    softmax's cost at 32 streams. Two whole-array reductions decide it.
+    """
+    limit = _exp_limit(o.dtype, o.shape[1])
+    if not (o.max() < limit and o.min() > -limit):  # also taken for NaN
+        o -= o.max(axis=1)[:, None]
+    np.exp(o, out=o)
+    o /= np.dot(o, np.ones(o.shape[1], o.dtype))[:, None]  # row sums as a matrix-vector product
+    return o
+
+
+@functools.cache
+def _exp_limit(dtype: np.dtype, K: int) -> float:
+    """Logits within +-limit: no exp overflows, no row of K sums to inf, none underflows to 0."""
+    info = np.finfo(dtype)
+    return float(min(np.log(info.max) - np.log(K), -np.log(info.tiny)) - 1.0)
+
+
 def forward(params: Params, inputs: np.ndarray, targets: np.ndarray, h0: np.ndarray) -> Forward:
     """Run the RNN over a chunk. inputs, targets: (T, B) ints; h0: (B, H)."""
     U, W, V, b, c = (params[k] for k in PARAM_NAMES)
     T, B = inputs.shape
-    H = W.shape[0]
-    # U x(t) + b for every t at once: a row gather of U^T, shape (T, B, H).
-    xU = U.T[inputs] + b
-    WT = np.ascontiguousarray(W.T)  # (H, H); a contiguous copy multiplies faster than a view
+    H, K = U.shape
+    # Contiguous copies of the transposed weights: a gather or product reads them row by row.
+    UT = np.ascontiguousarray(U.T, W.dtype) if T * B > K else U.T  # (K, H)
+    WT = np.ascontiguousarray(W.T)           # (H, H)
+    VT = np.ascontiguousarray(V.T, W.dtype)  # (H, K)
+    # U x(t) + b for every t at once: x(t) is one-hot, so U x(t) is row x(t) of U^T. (T, B, H)
+    xU = np.take(UT, inputs, axis=0)
+    xU += b
     hs = np.empty((T + 1, B, H), dtype=W.dtype)
     hs[0] = h0
     for t in range(T):
-        hs[t + 1] = np.tanh(xU[t] + hs[t] @ WT)
+        h = hs[t + 1]                # (B, H)
+        np.dot(hs[t], WT, out=h)     # W h(t-1)
+        h += xU[t]
+        np.tanh(h, out=h)
     # o(t) = V h(t) + c for all t in one matrix product: (T*B, H) @ (H, K).
-    os = (hs[1:].reshape(T * B, H) @ np.ascontiguousarray(V.T) + c).reshape(T, B, -1)
-    ps = softmax(os)
-    t_idx, b_idx = np.indices((T, B))
-    losses = -np.log(ps[t_idx, b_idx, targets])
+    os = np.dot(hs[1:].reshape(T * B, H), VT)  # (T*B, K)
+    os += c
+    ps = _softmax_rows(os).reshape(T, B, K)
+    losses = -np.log(np.take(ps, _target_index(targets, K))).reshape(T, B)
     return Forward(inputs, targets, hs, ps, losses)
+
+
+def _target_index(targets: np.ndarray, K: int) -> np.ndarray:
+    """Flat indices of ps[t, b, targets[t, b]] in the (T, B, K) array ps."""
+    return np.arange(0, targets.size * K, K) + targets.ravel()
 
 
 def backward(params: Params, fw: Forward) -> tuple[Params, np.ndarray]:
@@ -97,36 +216,56 @@ def backward(params: Params, fw: Forward) -> tuple[Params, np.ndarray]:
     Returns the gradients of the chunk loss (keys U, W, V, b, c) and ||dL_b/dh(t)|| of shape
     (T, B): the norm of the gradient of stream b's own chunk loss reaching h(t), which shrinks
     (vanishes) or grows (explodes) as it flows back from the end of the chunk.
+    The gradients are a FlatParams (views into one buffer), so clipping and the optimizer can
+    treat them as one vector.
     """
     U, W, V = params["U"], params["W"], params["V"]
     T, B = fw.inputs.shape
     H, K = U.shape
-    # dL/do(t) = y(t) - onehot(target); divided by B because the loss is a mean over streams.
-    dy = fw.ps.copy()  # (T, B, K)
-    t_idx, b_idx = np.indices((T, B))
-    dy[t_idx, b_idx, fw.targets] -= 1.0
-    dy /= B
-    dy2 = dy.reshape(T * B, K)
-    hs_flat = fw.hs[1:].reshape(T * B, H)
-    dV = dy2.T @ hs_flat                     # (K, H)
-    dc = dy2.sum(axis=0)                     # (K,)
-    dh_out = (dy2 @ V).reshape(T, B, H)      # the part of dL/dh(t) that comes from o(t)
-    dhraw = np.empty((T, B, H), dtype=W.dtype)  # dL/d(pre-activation) at each t
-    dh_norms = np.empty((T, B), dtype=np.float64)
-    dh_next = np.zeros((B, H), dtype=W.dtype)
+    N = T * B
+    dtype = W.dtype
+    grads = FlatParams.empty(param_shapes(H, K), dtype)
+    dU, dW, dV, db, dc = (grads[k] for k in PARAM_NAMES)
+    ones = np.ones(N, dtype)
+    # dL/do(t) = y(t) - onehot(target) for the sum of the streams' losses. The loss is their
+    # mean: its gradient is this one divided by B, applied to the finished gradients at the end
+    # (31k numbers instead of the T*B*K of dy), so dh below is each stream's own dL/dh(t).
+    dy = fw.ps.reshape(N, K).copy()          # (N, K)
+    dy.ravel()[_target_index(fw.targets, K)] -= 1.0
+    hs_out = fw.hs[1:].reshape(N, H)         # h(t),   (N, H)
+    hs_in = fw.hs[:-1].reshape(N, H)         # h(t-1), (N, H)
+    np.dot(dy.T, hs_out, out=dV)             # (K, H)
+    np.dot(ones, dy, out=dc)                 # (K,) column sums as a vector-matrix product
+    dh = np.dot(dy, np.asarray(V, dtype)).reshape(T, B, H)  # the part of dL/dh(t) from o(t)
+    dhraw = np.multiply(fw.hs[1:], fw.hs[1:])  # becomes dL/d(pre-activation): (1 - h^2) * dh
+    np.subtract(1.0, dhraw, out=dhraw)
+    dh_next = np.empty((B, H), dtype)
     for t in reversed(range(T)):
-        dh = dh_out[t] + dh_next             # (B, H)
-        dh_norms[t] = np.sqrt(np.einsum("bh,bh->b", dh, dh))
-        dhraw[t] = (1.0 - fw.hs[t + 1] * fw.hs[t + 1]) * dh
-        dh_next = dhraw[t] @ W               # dL/dh(t-1) through W
-    dhraw2 = dhraw.reshape(T * B, H)
-    dW = dhraw2.T @ fw.hs[:-1].reshape(T * B, H)   # (H, H)
-    db = dhraw2.sum(axis=0)                        # (H,)
-    # dU[:, k] sums dhraw over the steps whose input is k: accumulate rows of dU^T by input id.
-    dUT = np.zeros((K, H), dtype=W.dtype)
-    np.add.at(dUT, fw.inputs.reshape(-1), dhraw2)
-    grads = {"U": np.ascontiguousarray(dUT.T), "W": dW, "V": dV, "b": db, "c": dc}
-    return grads, dh_norms * B
+        if t < T - 1:
+            dh[t] += dh_next                 # plus what flows back from t+1 through W
+        dhraw[t] *= dh[t]
+        if t:
+            np.dot(dhraw[t], W, out=dh_next)  # dL/dh(t-1) through W
+    dh_norms = np.sqrt(np.einsum("tbh,tbh->tb", dh, dh)).astype(np.float64, copy=False)  # (T, B)
+    dhraw2 = dhraw.reshape(N, H)
+    np.dot(dhraw2.T, hs_in, out=dW)          # (H, H)
+    np.dot(ones, dhraw2, out=db)             # (H,)
+    _scatter_columns(dU, fw.inputs.ravel(), dhraw2)
+    if B > 1:
+        np.divide(grads._buffer, B, out=grads._buffer)
+    return grads, dh_norms
+
+
+def _scatter_columns(dU: np.ndarray, ids: np.ndarray, rows: np.ndarray) -> None:
+    """dU[:, k] = sum of rows[i] over the i with ids[i] == k. dU: (H, K), ids: (N,), rows: (N, H).
+
+    dU is U's gradient: U x(t) reads column x(t), so the gradient of every step adds to the
+    column of its input character.
+    """
+    H, K = dU.shape
+    dU[...] = 0
+    # One flat scatter-add: element (i, j) of rows goes to dU[j, ids[i]], i.e. j * K + ids[i].
+    np.add.at(dU.ravel(), (np.arange(0, H * K, K) + ids[:, None]).ravel(), rows.ravel())
 
 
 def loss_and_grads(params: Params, inputs: np.ndarray, targets: np.ndarray,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnn_core.model import Params
+from rnn_core.model import FlatParams, Params, flat_buffers
 
 CLIP_MODES = ("value", "norm", "off")
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
@@ -44,6 +44,10 @@ def clip_gradients(grads: Params, mode: str, clip: float) -> tuple[Params, ClipS
     """
     pre = _norms(grads)
     gpre = _global(pre)
+    bufs = flat_buffers(grads)  # all gradients as one vector, when they are stored as one
+    if bufs is not None:
+        assert isinstance(grads, FlatParams)
+        return _clip_flat(grads, bufs[0], mode, clip, pre, gpre)
     total = sum(g.size for g in grads.values())
     if mode == "value":
         clipped = {k: np.clip(g, -clip, clip) for k, g in grads.items()}
@@ -52,7 +56,8 @@ def clip_gradients(grads: Params, mode: str, clip: float) -> tuple[Params, ClipS
     elif mode == "norm":
         scale = clip / gpre if gpre > clip else 1.0
         clipped = {k: g * scale for k, g in grads.items()} if scale < 1.0 else dict(grads)
-        n_clipped = total if scale < 1.0 else 0
+        # Scaling changes every nonzero entry (a zero stays zero).
+        n_clipped = sum(int(np.count_nonzero(g)) for g in grads.values()) if scale < 1.0 else 0
         post = {k: n * scale for k, n in pre.items()}
     elif mode == "off":
         clipped, n_clipped, post = dict(grads), 0, dict(pre)
@@ -61,26 +66,63 @@ def clip_gradients(grads: Params, mode: str, clip: float) -> tuple[Params, ClipS
     return clipped, ClipStats(pre, post, gpre, _global(post), n_clipped / total)
 
 
+def _clip_flat(grads: FlatParams, g: np.ndarray, mode: str, clip: float, pre: dict[str, float],
+               gpre: float) -> tuple[Params, ClipStats]:
+    """clip_gradients on gradients stored as one vector g: the same results in a few NumPy calls
+    over all parameters at once, and no copy at all when nothing needs clipping."""
+    if mode == "value":
+        if g.max() <= clip and g.min() >= -clip:  # the usual case: nothing to clip (False for NaN)
+            clipped, n_clipped, post = grads.alias(), 0, dict(pre)
+        else:
+            c = np.clip(g, -clip, clip)
+            clipped = grads.like(c)
+            n_clipped = int(np.count_nonzero(np.abs(g) > clip))
+            post = _norms(clipped)
+    elif mode == "norm":
+        scale = clip / gpre if gpre > clip else 1.0
+        if scale < 1.0:
+            clipped = grads.like(g * scale)
+            n_clipped = int(np.count_nonzero(g))  # scaling changes every nonzero entry
+        else:
+            clipped, n_clipped = grads.alias(), 0
+        post = {k: n * scale for k, n in pre.items()}
+    elif mode == "off":
+        clipped, n_clipped, post = grads.alias(), 0, dict(pre)
+    else:
+        raise ValueError(f"unknown clip mode {mode!r}; choose one of {CLIP_MODES}")
+    return clipped, ClipStats(pre, post, gpre, _global(post), n_clipped / g.size)
+
+
 class Optimizer:
-    """Base class: `step` updates params in place from (clipped) gradients."""
+    """Base class: `step` updates params in place from (clipped) gradients.
+
+    The state arrays of each slot are stored as one vector (a FlatParams), so when the weights and
+    gradients are too (the trainer's are), an update is a handful of NumPy calls over all
+    parameters at once instead of a handful per parameter; otherwise it goes parameter by
+    parameter, with the same arithmetic.
+    """
 
     name = "base"
     eps = 1e-8
 
     def __init__(self, params: Params) -> None:
         self.t = 0  # number of updates taken
-        self.state: dict[str, Params] = {
-            slot: {k: np.zeros_like(p) for k, p in params.items()} for slot in self.slots
-        }
+        self.state: dict[str, Params] = {slot: _zeros_like(params) for slot in self.slots}
 
     slots: tuple[str, ...] = ()
 
     def step(self, params: Params, grads: Params, lr: float) -> None:
         self.t += 1
-        for k, p in params.items():
-            self._update(k, p, grads[k], lr)
+        lr = float(lr)
+        bufs = flat_buffers(params, grads, *self.state.values())
+        if bufs is not None:
+            self._update(bufs[0], bufs[1], lr, *bufs[2:])
+        else:
+            for k, p in params.items():
+                self._update(p, grads[k], lr, *(d[k] for d in self.state.values()))
 
-    def _update(self, k: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, *state: np.ndarray) -> None:
+        """Update p in place from its gradient g and its state arrays (one per slot, in order)."""
         raise NotImplementedError
 
     def effective_lr(self, k: str, lr: float) -> np.ndarray | None:
@@ -88,12 +130,20 @@ class Optimizer:
         return None
 
 
+def _zeros_like(params: Params) -> Params:
+    if len({p.dtype for p in params.values()}) == 1:
+        state = FlatParams.empty({k: p.shape for k, p in params.items()}, next(iter(params.values())).dtype)
+        state._buffer[...] = 0
+        return state
+    return {k: np.zeros_like(p) for k, p in params.items()}
+
+
 class SGD(Optimizer):
     """p -= lr * g"""
 
     name = "sgd"
 
-    def _update(self, k: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
+    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, *state: np.ndarray) -> None:
         p -= lr * g
 
 
@@ -104,8 +154,8 @@ class Momentum(Optimizer):
     slots = ("velocity",)
     mu = 0.9
 
-    def _update(self, k: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
-        v = self.state["velocity"][k]
+    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, *state: np.ndarray) -> None:
+        (v,) = state
         v *= self.mu
         v += g
         p -= lr * v
@@ -117,10 +167,15 @@ class Adagrad(Optimizer):
     name = "adagrad"
     slots = ("mem",)
 
-    def _update(self, k: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
-        mem = self.state["mem"][k]
-        mem += g * g
-        p += -lr * g / np.sqrt(mem + self.eps)
+    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, *state: np.ndarray) -> None:
+        (mem,) = state
+        tmp = np.multiply(g, g)
+        mem += tmp
+        step = np.multiply(-lr, g)
+        np.add(mem, self.eps, out=tmp)
+        np.sqrt(tmp, out=tmp)
+        step /= tmp
+        p += step
 
     def effective_lr(self, k: str, lr: float) -> np.ndarray:
         return lr / np.sqrt(self.state["mem"][k] + self.eps)
@@ -133,11 +188,17 @@ class RMSProp(Optimizer):
     slots = ("ms",)
     rho = 0.99
 
-    def _update(self, k: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
-        ms = self.state["ms"][k]
+    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, *state: np.ndarray) -> None:
+        (ms,) = state
         ms *= self.rho
-        ms += (1.0 - self.rho) * g * g
-        p -= lr * g / (np.sqrt(ms) + self.eps)
+        tmp = np.multiply(1.0 - self.rho, g)
+        tmp *= g
+        ms += tmp
+        np.sqrt(ms, out=tmp)
+        tmp += self.eps
+        step = np.multiply(lr, g)
+        step /= tmp
+        p -= step
 
     def effective_lr(self, k: str, lr: float) -> np.ndarray:
         return lr / (np.sqrt(self.state["ms"][k]) + self.eps)
@@ -150,15 +211,22 @@ class Adam(Optimizer):
     slots = ("m", "v")
     beta1, beta2 = 0.9, 0.999
 
-    def _update(self, k: str, p: np.ndarray, g: np.ndarray, lr: float) -> None:
-        m, v = self.state["m"][k], self.state["v"][k]
+    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, *state: np.ndarray) -> None:
+        m, v = state
+        tmp = np.multiply(1.0 - self.beta1, g)
         m *= self.beta1
-        m += (1.0 - self.beta1) * g
+        m += tmp
+        np.multiply(1.0 - self.beta2, g, out=tmp)
+        tmp *= g
         v *= self.beta2
-        v += (1.0 - self.beta2) * g * g
-        m_hat = m / (1.0 - self.beta1**self.t)
-        v_hat = v / (1.0 - self.beta2**self.t)
-        p -= lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        v += tmp
+        np.divide(v, 1.0 - self.beta2**self.t, out=tmp)  # v_hat
+        np.sqrt(tmp, out=tmp)
+        tmp += self.eps
+        step = np.divide(m, 1.0 - self.beta1**self.t)    # m_hat
+        step *= lr
+        step /= tmp
+        p -= step
 
     def effective_lr(self, k: str, lr: float) -> np.ndarray:
         t = max(self.t, 1)

@@ -22,7 +22,10 @@ class Sample:
 
 def _distribution(o: np.ndarray, temperature: float, top_k: int) -> np.ndarray:
     """softmax(o / temperature) restricted to the top_k largest logits (0: all)."""
-    z = o / temperature
+    # Shift the largest logit to 0 before dividing: as temperature -> 0 the others then go to -inf
+    # (probability 0) instead of overflowing to inf and giving inf - inf = NaN in the softmax.
+    with np.errstate(over="ignore"):
+        z = (o - o.max()) / temperature
     if 0 < top_k < len(z):
         cutoff = np.partition(z, -top_k)[-top_k]
         z = np.where(z >= cutoff, z, -np.inf)

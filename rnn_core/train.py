@@ -4,6 +4,7 @@
 
 CORPUS is a text file or the name of a built-in corpus. Bad input exits with status 2 and one line
 on stderr; a divergence exits with status 3 after saving the last finite weights (with --save).
+With --init CKPT the checkpoint's configuration is used, except for the options given.
 """
 
 from __future__ import annotations
@@ -13,14 +14,14 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from rnn_core.checkpoint import CheckpointError, load, restore, save
 from rnn_core.config import ConfigError, TrainConfig
 from rnn_core.corpus import BUILTINS, CorpusError, corpus_from_bytes, load_builtin
 from rnn_core.model import INIT_SCHEMES
 from rnn_core.optim import CLIP_MODES, OPTIMIZERS
-from rnn_core.sampling import sample
+from rnn_core.sampling import MAX_SAMPLE_LENGTH, sample
 from rnn_core.trainer import DivergenceError, Trainer
 
 MAX_CORPUS_BYTES = 20 * 2**20
@@ -30,23 +31,37 @@ class CliError(Exception):
     """Bad input: printed as one line, exit status 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        # One line like every other bad input (argparse would print the usage first).
+        raise CliError(f"{message} (see --help)")
+
+
+# Options that set a TrainConfig field: option dest -> field. Their default is None ("not given"),
+# so that with --init only the options given override the checkpoint's configuration.
+CONFIG_OPTIONS = {"hidden": "hidden", "seq_len": "seq_len", "lr": "lr", "clip": "clip",
+                  "clip_mode": "clip_mode", "optimizer": "optimizer", "batch": "batch",
+                  "dtype": "dtype", "weight_init": "init", "seed": "seed",
+                  "val_fraction": "val_fraction", "val_every": "val_every"}
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     d = TrainConfig()
-    ap = argparse.ArgumentParser(prog="python -m rnn_core.train", description=__doc__.split("\n")[0])
+    ap = _Parser(prog="python -m rnn_core.train", description=__doc__.split("\n")[0])
     ap.add_argument("corpus", help=f"a text file, or a built-in corpus: {', '.join(BUILTINS)}")
     ap.add_argument("--steps", type=int, default=1000)
-    ap.add_argument("--hidden", type=int, default=d.hidden)
-    ap.add_argument("--seq-len", type=int, default=d.seq_len)
-    ap.add_argument("--lr", type=float, default=d.lr)
-    ap.add_argument("--clip", type=float, default=d.clip)
-    ap.add_argument("--clip-mode", choices=CLIP_MODES, default=d.clip_mode)
-    ap.add_argument("--optimizer", choices=OPTIMIZERS, default=d.optimizer)
-    ap.add_argument("--batch", type=int, default=d.batch, help="independent streams (1: exact)")
-    ap.add_argument("--dtype", choices=("float64", "float32"), default=d.dtype)
-    ap.add_argument("--weight-init", choices=INIT_SCHEMES, default=d.init)
-    ap.add_argument("--seed", type=int, default=d.seed)
-    ap.add_argument("--val-fraction", type=float, default=d.val_fraction)
-    ap.add_argument("--val-every", type=int, default=d.val_every)
+    ap.add_argument("--hidden", type=int, help=f"default {d.hidden}")
+    ap.add_argument("--seq-len", type=int, help=f"default {d.seq_len}")
+    ap.add_argument("--lr", type=float, help=f"default {d.lr}")
+    ap.add_argument("--clip", type=float, help=f"default {d.clip}")
+    ap.add_argument("--clip-mode", choices=CLIP_MODES, help=f"default {d.clip_mode}")
+    ap.add_argument("--optimizer", choices=OPTIMIZERS, help=f"default {d.optimizer}")
+    ap.add_argument("--batch", type=int, help=f"independent streams (default {d.batch}: exact)")
+    ap.add_argument("--dtype", choices=("float64", "float32"), help=f"default {d.dtype}")
+    ap.add_argument("--weight-init", choices=INIT_SCHEMES, help=f"default {d.init}")
+    ap.add_argument("--seed", type=int, help=f"default {d.seed}")
+    ap.add_argument("--val-fraction", type=float, help=f"default {d.val_fraction}")
+    ap.add_argument("--val-every", type=int, help=f"default {d.val_every}")
     ap.add_argument("--init", metavar="CKPT", help="start from a checkpoint (resumes exactly if it "
                     "holds optimizer state)")
     ap.add_argument("--save", metavar="CKPT", help="write a checkpoint at the end")
@@ -69,16 +84,14 @@ def load_corpus(name: str, seq_len: int):
 
 
 def build_trainer(args: argparse.Namespace) -> Trainer:
-    config = TrainConfig(
-        hidden=args.hidden, seq_len=args.seq_len, lr=args.lr, clip=args.clip,
-        clip_mode=args.clip_mode, optimizer=args.optimizer, batch=args.batch, dtype=args.dtype,
-        init=args.weight_init, seed=args.seed, val_fraction=args.val_fraction,
-        val_every=args.val_every)
-    corpus = load_corpus(args.corpus, config.seq_len)
+    given = {field: getattr(args, dest) for dest, field in CONFIG_OPTIONS.items()
+             if getattr(args, dest) is not None}
     if args.init:
         ckpt = load(args.init)
-        return restore(ckpt, corpus, config)
-    return Trainer(corpus, config)
+        config = ckpt.config.replace(**given)
+        return restore(ckpt, load_corpus(args.corpus, config.seq_len), config)
+    config = TrainConfig(**given)
+    return Trainer(load_corpus(args.corpus, config.seq_len), config)
 
 
 def progress(out: TextIO, done: int, total: int, loss: float, rate: float) -> None:
@@ -92,6 +105,10 @@ def progress(out: TextIO, done: int, total: int, loss: float, rate: float) -> No
 def train(args: argparse.Namespace) -> int:
     if args.steps < 0:
         raise CliError("--steps must be 0 or more")
+    if args.sample_every < 0:
+        raise CliError("--sample-every must be 0 (no samples) or more")
+    if not 0 <= args.sample_length <= MAX_SAMPLE_LENGTH:
+        raise CliError(f"--sample-length must be between 0 and {MAX_SAMPLE_LENGTH}")
     trainer = build_trainer(args)
     log = open(args.log, "w", encoding="utf-8") if args.log else None  # noqa: SIM115
     status = 0

@@ -23,7 +23,16 @@ import numpy as np
 from rnn_core.config import ConfigError, TrainConfig
 from rnn_core.corpus import Corpus, CorpusError
 from rnn_core.history import History
-from rnn_core.model import PARAM_NAMES, Forward, Params, backward, forward, init_params
+from rnn_core.model import (
+    PARAM_NAMES,
+    FlatParams,
+    Forward,
+    Params,
+    backward,
+    flat_buffers,
+    forward,
+    init_params,
+)
 from rnn_core.optim import ClipStats, Optimizer, clip_gradients, make_optimizer
 
 LN2 = math.log(2.0)
@@ -41,7 +50,23 @@ VAL_COLUMNS = ("step", "chars_seen", "time", "val_bpc")
 
 
 def _finite(arrays: Params) -> bool:
+    bufs = flat_buffers(arrays)  # one check over all arrays when they are stored as one vector
+    if bufs is not None:
+        return bool(np.isfinite(bufs[0]).all())
     return all(np.isfinite(a).all() for a in arrays.values())
+
+
+def _copy(arrays: Params) -> Params:
+    return FlatParams(arrays) if isinstance(arrays, FlatParams) else {k: a.copy() for k, a in arrays.items()}
+
+
+def _copy_into(dst: Params, src: Params) -> None:
+    bufs = flat_buffers(dst, src)
+    if bufs is not None:
+        np.copyto(bufs[0], bufs[1])
+    else:
+        for k, a in src.items():
+            np.copyto(dst[k], a)
 
 
 class DivergenceError(ArithmeticError):
@@ -178,9 +203,8 @@ class Trainer:
         self.error: str | None = None
         self._last_fw: Forward | None = None
         self._last_dh_norms: np.ndarray | None = None
-        self._before = {k: p.copy() for k, p in self.params.items()}  # weights before last update
-        self._state_before = {s: {k: a.copy() for k, a in d.items()}
-                              for s, d in self.optimizer.state.items()}
+        self._before = _copy(self.params)  # weights before last update
+        self._state_before = {s: _copy(d) for s, d in self.optimizer.state.items()}
         self._undo: _Undo | None = None  # how to take back the last step (None: not possible)
 
     def apply_live(self, **changes: float | str) -> None:
@@ -232,14 +256,12 @@ class Trainer:
             undone = self._undo_last_step()
             self._diverged(f"the {what} became NaN or infinite at step {failed_at}",
                            "the update before it was undone" if undone else None)
-        undo = _Undo(self.p, self.h, self.step_count, self.chars_seen, self.smooth_loss,
+        undo = _Undo(self.p, self.h.copy(), self.step_count, self.chars_seen, self.smooth_loss,
                      self.train_time, self.optimizer.t, self.last_record, self._last_fw,
                      self._last_dh_norms)
-        for k, a in self.params.items():
-            np.copyto(self._before[k], a)
+        _copy_into(self._before, self.params)
         for slot, d in self.optimizer.state.items():
-            for k, a in d.items():
-                np.copyto(self._state_before[slot][k], a)
+            _copy_into(self._state_before[slot], d)
         self._undo = None  # _before now holds this step's starting point, no longer the last one's
         with np.errstate(all="ignore"):
             self.optimizer.step(self.params, clipped, cfg.lr)
@@ -272,11 +294,9 @@ class Trainer:
 
     def _rollback(self, t_before: int) -> None:
         """Weights and optimizer state back to their values before the last update."""
-        for k, a in self._before.items():
-            np.copyto(self.params[k], a)
+        _copy_into(self.params, self._before)
         for slot, d in self._state_before.items():
-            for k, a in d.items():
-                np.copyto(self.optimizer.state[slot][k], a)
+            _copy_into(self.optimizer.state[slot], d)
         self.optimizer.t = t_before
 
     def _undo_last_step(self) -> bool:
@@ -307,7 +327,7 @@ class Trainer:
         raise DivergenceError(self.error)
 
     def run(self, n: int) -> list[StepRecord]:
-        """n steps; a DivergenceError propagates after the rollback (earlier steps are kept)."""
+        """n steps; a DivergenceError propagates after the rollback described in `step`."""
         return [self.step() for _ in range(n)]
 
     def run_for(self, seconds: float, max_steps: int = 1_000_000) -> list[StepRecord]:

@@ -44,3 +44,31 @@ def stop_session(at: AppTest) -> None:
     """AppTest never disconnects, so on_release never fires: stop the worker by hand."""
     with contextlib.suppress(KeyError):
         at.session_state["unrolled"].session.close()
+
+
+def app_state_of(at: AppTest):  # -> ui.state.AppState
+    """The session's AppState (what ui.state.app_state() returns inside the app)."""
+    return at.session_state["unrolled"]
+
+
+def status_of(at: AppTest) -> str:
+    """The sidebar status line (the markdown inside the container keyed "status")."""
+    return next(m.value for m in at.sidebar.markdown if "step " in m.value)
+
+
+def errors_of(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def keyed_block(at: AppTest, key: str):  # -> streamlit.testing.v1.element_tree.Block | None
+    """The container made with st.container(key=key), or None."""
+    def walk(node):
+        proto = getattr(node, "proto", None)
+        if getattr(proto, "id", "").endswith(f"-{key}"):
+            return node
+        for child in getattr(node, "children", {}).values():
+            found = walk(child)
+            if found is not None:
+                return found
+        return None
+    return walk(at._tree)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
+from rnn_core.config import BOUNDS, DTYPES, PRESETS
+from rnn_core.model import INIT_SCHEMES
+from rnn_core.optim import CLIP_MODES, OPTIMIZERS
 from ui.state import AppState
+from ui.train_settings import choose_preset
 
 
 def live_interval(state: AppState) -> float | None:
@@ -46,3 +52,60 @@ def status_text(state: AppState) -> str:
     mode = "Training" if state.session.playing else "Paused"
     loss = f" · {smooth_bpc:.2f} bits/char" if smooth_bpc is not None else ""
     return f"**{mode}** · step {step:,}{loss} · {seconds:,.0f} s"
+
+
+REFRESH_OPTIONS = (0.5, 1.0, 2.0, 5.0)
+
+
+def refresh_control(state: AppState) -> None:
+    """How often live views redraw while training (a full rerun re-arms every fragment)."""
+    state.refresh_s = st.select_slider(
+        "Refresh every", options=REFRESH_OPTIONS, value=state.refresh_s, key="refresh_s",
+        format_func=lambda s: f"{s:g} s",
+        help="Faster refresh costs server and browser CPU that training could use.")
+
+
+def hyperparameter_controls(state: AppState) -> dict[str, Any]:
+    """The Train page's settings, shown from state.draft, bounded by rnn_core.config.BOUNDS.
+    Returns {setting: value}; ui.train_settings.apply_settings decides what applies when."""
+    d = state.draft
+    st.selectbox("Preset", list(PRESETS), index=list(PRESETS).index(state.preset), key="preset",
+                 on_change=choose_preset, args=(state,),
+                 help="fast: Adam, 32 streams, float32 (learns quickly on a laptop). "
+                      "min-char-rnn: Karpathy's original settings, exactly.")
+    live_col, reset_col = st.columns(2, gap="large")
+    with live_col:
+        st.markdown("**Applies now**")
+        lr = st.number_input("Learning rate", *BOUNDS["lr"], value=d.lr, key="lr", format="%g",
+                             step=d.lr / 2 if d.lr >= 2e-7 else 1e-7,
+                             help="Takes effect at the next step.")
+        clip_mode = st.segmented_control("Gradient clipping", CLIP_MODES, default=d.clip_mode,
+                                         key="clip_mode", required=True,
+                                         help="value: each entry into [-c, c] (min-char-rnn); "
+                                              "norm: rescale all gradients to norm ≤ c; off.")
+        clip = st.number_input("Clip value c", *BOUNDS["clip"], value=d.clip, key="clip",
+                               format="%g", step=1.0, disabled=clip_mode == "off")
+    with reset_col:
+        st.markdown("**Applies on Reset** (a new model)")
+        a, b = st.columns(2)
+        hidden = a.number_input("Hidden units H", *_int_bounds("hidden"), value=d.hidden,
+                                step=16, key="hidden")
+        seq_len = b.number_input("Sequence length T", *_int_bounds("seq_len"), value=d.seq_len,
+                                 step=5, key="seq_len", help="Characters per chunk (truncated BPTT).")
+        optimizer = a.selectbox("Optimizer", OPTIMIZERS, index=OPTIMIZERS.index(d.optimizer),
+                                key="optimizer")
+        batch = b.number_input("Batch streams B", *_int_bounds("batch"), value=d.batch, step=1,
+                               key="batch", help="Independent streams through the text per step.")
+        dtype = a.selectbox("Precision", DTYPES, index=DTYPES.index(d.dtype), key="dtype")
+        init = b.selectbox("Initialisation", INIT_SCHEMES, index=INIT_SCHEMES.index(d.init),
+                           key="init", help="uniform: U(±1/√fan-in); randn: min-char-rnn's 0.01·N(0,1).")
+        seed = a.number_input("Seed", *_int_bounds("seed"), value=d.seed, step=1, key="seed",
+                              help="Same seed, same settings: the same run.")
+    return {"lr": lr, "clip_mode": clip_mode or d.clip_mode, "clip": clip, "hidden": hidden,
+            "seq_len": seq_len, "optimizer": optimizer, "batch": batch, "dtype": dtype,
+            "init": init, "seed": seed}
+
+
+def _int_bounds(name: str) -> tuple[int, int]:
+    lo, hi = BOUNDS[name]
+    return int(lo), int(hi)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
-from rnn_core.config import DEFAULT_PRESET, PRESETS, TrainConfig
+from rnn_core.config import DEFAULT_PRESET, PRESETS, ConfigError, TrainConfig
 from rnn_core.corpus import DEFAULT_CORPUS, Corpus, load_builtin
-from ui.worker import TrainingSession
+from ui.inspect_data import GradCheckResult
+from ui.sample_data import SampleResult
+from ui.worker import ModelTooBigError, TrainingSession, check_config
 
 _KEY = "unrolled"
 
@@ -19,9 +23,15 @@ class AppState:
     corpus_choice: str = DEFAULT_CORPUS   # built-in name, or "upload"
     pending_corpus: Corpus | None = None  # chosen but not yet confirmed (a change resets the model)
     notice: str | None = None             # the last rejected input's message, shown once
+    upload_id: str | None = None          # file_id of the upload already checked (checked once)
+    upload_error: str | None = None       # why that upload was refused (shown while it is selected)
+    model_file: tuple[str, bool, str] | None = None  # the model upload: (file_id, loaded, message)
+    preset: str = DEFAULT_PRESET          # the preset the draft started from
     refresh_s: float = 1.0                # live view refresh interval
     polling: bool = False                 # whether this script run's fragments poll
     draft: TrainConfig = field(default_factory=lambda: PRESETS[DEFAULT_PRESET])  # applied on Reset
+    last_sample: SampleResult | None = None      # the Sample page's latest sample
+    gradcheck: GradCheckResult | None = None     # the Inspect page's latest gradient check
 
     @property
     def config(self) -> TrainConfig:
@@ -55,11 +65,48 @@ def _guard(session_id: int, _session: TrainingSession) -> _Guard:
     return _Guard(_session)
 
 
+def _leave_pages_folder_mode() -> None:
+    """Streamlit's legacy mode for apps with a pages/ folder is on until st.navigation first runs
+    in the process. A fresh server whose first visitor opens /data would run pages/data.py alone
+    (no sidebar, the folder's file names as the page list) and stay that way until someone opens
+    "/". Every page calls app_state(), so switch the mode off here and rerun through app.py."""
+    if getattr(PagesManager, "uses_pages_directory", False):
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
+def widget_value(key: str) -> Any:
+    """A keyed widget's current value (for on_change callbacks), None before it exists."""
+    return st.session_state.get(key)
+
+
+def set_widget_values(**values: Any) -> None:
+    """Set keyed widgets' values; call from callbacks, before the widgets are drawn."""
+    for key, value in values.items():
+        st.session_state[key] = value
+
+
 def app_state() -> AppState:
     """This session's state, created on first use with the default corpus and preset."""
+    _leave_pages_folder_mode()
     if _KEY not in st.session_state:
         session = TrainingSession(builtin_corpus(DEFAULT_CORPUS), PRESETS[DEFAULT_PRESET])
         st.session_state[_KEY] = AppState(session=session)
     state: AppState = st.session_state[_KEY]
     _guard(id(state.session), state.session)  # re-registered after a reconnect
+    _repair_draft(state)
     return state
+
+
+def _repair_draft(state: AppState) -> None:
+    """Widgets draw the draft, and an out-of-range value would raise there, so a draft that no
+    longer validates (a script can set anything) is replaced by the running model's settings."""
+    try:
+        check_config(state.draft, len(state.corpus.vocab))
+    except ModelTooBigError:
+        return  # valid settings, only too big for this server: the user adjusts them
+    except ConfigError:
+        state.draft = state.config
+        state.notice = " ".join(filter(None, [
+            state.notice, "The settings for the next model were invalid and have been put back to "
+            "the current model's."]))

@@ -8,6 +8,7 @@ the server's own script threads all get the GIL on a 2-core machine.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import threading
@@ -21,6 +22,7 @@ from rnn_core.config import ConfigError, TrainConfig
 from rnn_core.corpus import Corpus
 from rnn_core.sampling import sample
 from rnn_core.trainer import DivergenceError, Trainer
+from ui.inspect_data import new_grad_flow_log, record_grad_flow
 
 R = TypeVar("R")
 
@@ -29,7 +31,15 @@ REST_S = 0.01      # then this long asleep: lock and GIL free for page reads and
 SAMPLE_EVERY_S = 2.0  # the periodic sample (min-char-rnn prints one every 100 steps)
 SAMPLE_LENGTH = 200
 SAMPLE_TIMELINE_CAP = 200  # samples kept per session
+MIN_SAMPLE_GAP_S = 0.5  # a timeline set to "every N steps" still samples at most this often
+GRAD_FLOW_EVERY = 10    # steps between rows of the gradient-flow history (Inspect page)
+RATE_WINDOW_S = 5.0   # the throughput readout averages over this many seconds
+RATE_SAMPLES = 200
 MAX_TRAINING = int(os.environ.get("UNROLLED_MAX_TRAINING", "8"))  # concurrent playing sessions
+# Memory one session's model may take (weights, optimizer state, one step's activations). Every
+# setting is bounded on its own, but together the bounds allow ~7 GB a step: one student's
+# maximal settings must not take the server down for the whole room.
+MAX_MODEL_MB = float(os.environ.get("UNROLLED_MAX_MODEL_MB", "256"))
 
 _registry_lock = threading.Lock()
 _playing: set[int] = set()  # ids of sessions whose worker is training now
@@ -45,6 +55,40 @@ def live_threads() -> int:
     """Training threads alive in this process (every session's), for tests and the Limits page."""
     with _registry_lock:
         return sum(1 for t in _threads if t.is_alive())
+
+
+class ModelTooBigError(ConfigError):
+    """Valid settings whose model would not fit MAX_MODEL_MB."""
+
+
+def model_megabytes(config: TrainConfig, vocab_size: int) -> float:
+    """Upper estimate of a trainer's memory: weights with their backups and optimizer state, and
+    one step's activations and gradients (measured peaks are 60-80 % of this)."""
+    H, K, T, B = config.hidden, vocab_size, config.seq_len, config.batch
+    item = 4 if config.dtype == "float32" else 8
+    weights = (2 * H * K + H * H + H + K) * 8   # copies: params, grads, backups, optimizer slots
+    step = T * B * (5 * K + 4 * H)              # logits, softmax, dy; inputs, h, dh, dhraw
+    return (weights + step) * item / 2**20
+
+
+def check_config(config: object, vocab_size: int) -> TrainConfig:
+    """A TrainConfig that validates and fits MAX_MODEL_MB, or ConfigError with the reason. Checks
+    again what TrainConfig checked: a frozen dataclass can still be forged (object.__setattr__,
+    copy.replace) or replaced by another type altogether."""
+    if not isinstance(config, TrainConfig):
+        raise ConfigError(f"settings must be a TrainConfig, got {type(config).__name__}")
+    try:
+        config = TrainConfig(**dataclasses.asdict(config))  # runs every bound check again
+    except TypeError as exc:
+        raise ConfigError(f"invalid settings: {exc}") from None
+    mb = model_megabytes(config, vocab_size)
+    if mb > MAX_MODEL_MB:
+        raise ModelTooBigError(
+            f"hidden {config.hidden}, sequence length {config.seq_len} and {config.batch} streams "
+            f"over {vocab_size} characters need about {mb:,.0f} MB, more than the "
+            f"{MAX_MODEL_MB:,.0f} MB one session may use on this server. Lower the hidden size, "
+            "the sequence length or the batch.")
+    return config
 
 
 @dataclass(frozen=True)
@@ -63,6 +107,9 @@ class SampleSettings:
     length: int = SAMPLE_LENGTH
     temperature: float = 1.0
     rng_seed: int = 0
+    top_k: int = 0           # 0: all characters
+    greedy: bool = False
+    every_steps: int = 0     # 0: every SAMPLE_EVERY_S seconds; else about every N steps
 
 
 class TrainingSession:
@@ -73,9 +120,15 @@ class TrainingSession:
         self.sample_settings = SampleSettings()
         self.timeline: deque[TimelineSample] = deque(maxlen=SAMPLE_TIMELINE_CAP)
         self._last_sample_time = 0.0
+        self._last_sample_step = 0
+        # ||dL/dh(t)|| of stream 0 every GRAD_FLOW_EVERY steps, thinned to stay bounded.
+        self.grad_flow = new_grad_flow_log(config.seq_len)
+        self._grad_flow_step = -GRAD_FLOW_EVERY
         self._play = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # (monotonic time, step, chars seen) after each slice: the wall-clock training rate.
+        self._progress: deque[tuple[float, int, int]] = deque(maxlen=RATE_SAMPLES)
 
     # --- controls (called from page callbacks) --------------------------------------------
 
@@ -94,6 +147,7 @@ class TrainingSession:
                 return False
             _playing.add(id(self))
         self.message = None
+        self._progress.clear()  # a rate across a pause would read low
         self._ensure_thread()
         self._play.set()
         return True
@@ -107,16 +161,30 @@ class TrainingSession:
         self.pause()
         with self.lock:
             self._guarded(self.trainer.step)
+            self._record_grad_flow(force=True)
 
     def reset(self, config: TrainConfig | None = None, corpus: Corpus | None = None) -> None:
         """A new model (same seed -> same weights). Raises CorpusError/ConfigError and keeps
         the current trainer when the new corpus or configuration is unusable."""
-        trainer = Trainer(corpus or self.trainer.corpus, config or self.trainer.config)
+        corpus = corpus or self.trainer.corpus
+        # Validated again here: a script can hand in anything as the config (see check_config).
+        config = check_config(config or self.trainer.config, len(corpus.vocab))
+        self.install(Trainer(corpus, config))
+
+    def install(self, trainer: Trainer) -> None:
+        """Swap in a ready trainer (a new model, or one restored from a checkpoint). Training is
+        paused first and the swap happens under the lock, so no slice straddles two models."""
         self.pause()
         with self.lock:
             self.trainer = trainer
             self.timeline.clear()
+            self._progress.clear()
             self._last_sample_time = 0.0
+            self._last_sample_step = 0
+            self.grad_flow = new_grad_flow_log(trainer.config.seq_len)
+            self._grad_flow_step = -GRAD_FLOW_EVERY
+            if trainer.corpus.vocab.unknown(self.sample_settings.seed_text):
+                self.sample_settings = SampleSettings()  # the seed text is not in the new corpus
             self.message = None
 
     def apply_live(self, **changes: float | str) -> None:
@@ -128,6 +196,37 @@ class TrainingSession:
         """Run fn(trainer) under the lock: a consistent snapshot of one step."""
         with self.lock:
             return fn(self.trainer)
+
+    def set_sample_settings(self, settings: SampleSettings) -> None:
+        """New settings for the periodic sample: the timeline restarts (its samples must all share
+        one seed and settings) with a sample from the current weights. ValueError if unusable."""
+        with self.lock:
+            t = self.trainer
+            sample(t.params, t.corpus.vocab, 0, seed_text=settings.seed_text,  # validates only
+                   temperature=settings.temperature, top_k=settings.top_k, greedy=settings.greedy)
+            self.sample_settings = settings
+            self.timeline.clear()
+            self._last_sample_time = time.monotonic()
+            self._last_sample_step = self.trainer.step_count
+            self.take_sample()
+
+    def timeline_items(self) -> list[TimelineSample]:
+        """A copy of the timeline, oldest first (taken under the lock: the thread appends to it)."""
+        with self.lock:
+            return list(self.timeline)
+
+    def throughput(self) -> tuple[float, float] | None:
+        """(steps/s, chars/s) of wall-clock time over the last few seconds of playing; None when
+        paused or just started. Includes the worker's rests: what the user sees."""
+        if not self.playing:
+            return None
+        now = time.monotonic()
+        with self.lock:
+            recent = [p for p in self._progress if now - p[0] <= RATE_WINDOW_S]
+        if len(recent) < 2 or recent[-1][0] <= recent[0][0]:
+            return None
+        (t0, s0, c0), (t1, s1, c1) = recent[0], recent[-1]
+        return (s1 - s0) / (t1 - t0), (c1 - c0) / (t1 - t0)
 
     def close(self) -> None:
         """Stop the thread (the tab closed). State stays, so a reconnect can press Play again."""
@@ -155,7 +254,10 @@ class TrainingSession:
                     continue
                 with self.lock:
                     self._guarded(lambda: self.trainer.run_for(SLICE_S))
+                    t = self.trainer
+                    self._progress.append((time.monotonic(), t.step_count, t.chars_seen))
                     self._maybe_sample()
+                    self._record_grad_flow()
                 time.sleep(REST_S)
         finally:
             with _registry_lock:
@@ -175,9 +277,23 @@ class TrainingSession:
 
     def _maybe_sample(self) -> None:
         now = time.monotonic()
-        if now - self._last_sample_time >= SAMPLE_EVERY_S:
+        every = self.sample_settings.every_steps
+        if every:
+            due = (self.trainer.step_count - self._last_sample_step >= every
+                   and now - self._last_sample_time >= MIN_SAMPLE_GAP_S)
+        else:
+            due = now - self._last_sample_time >= SAMPLE_EVERY_S
+        if due:
             self._last_sample_time = now
+            self._last_sample_step = self.trainer.step_count
             self.take_sample()
+
+    def _record_grad_flow(self, force: bool = False) -> None:
+        """Call with the lock held, after training steps."""
+        step = self.trainer.step_count
+        if step > self._grad_flow_step and (force or step - self._grad_flow_step >= GRAD_FLOW_EVERY):
+            self._grad_flow_step = step
+            record_grad_flow(self.grad_flow, self.trainer)
 
     def take_sample(self) -> TimelineSample | None:
         """Append a sample from the current weights to the timeline (call with the lock held)."""
@@ -186,7 +302,8 @@ class TrainingSession:
             return None
         s = self.sample_settings
         text = sample(t.params, t.corpus.vocab, s.length, seed_text=s.seed_text,
-                      temperature=s.temperature, rng=s.rng_seed).text
+                      temperature=s.temperature, top_k=s.top_k, greedy=s.greedy,
+                      rng=s.rng_seed).text
         smooth = (t.last_record.smooth_bpc if t.last_record
                   else t.initial_loss / t.config.seq_len / math.log(2))
         item = TimelineSample(t.step_count, t.chars_seen, smooth, text)

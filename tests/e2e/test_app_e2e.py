@@ -1,0 +1,188 @@
+"""The app in a real browser (Debian's Chromium) against a real `streamlit run app.py`.
+
+Serial on purpose: the server, the workers and the browser share 2 cores. Timings measured here
+(click latency) are printed with -s and asserted loosely; the figures in the report come from
+tests/e2e/measure.py.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.e2e.support import (
+    SCREENSHOTS,
+    assert_no_exception,
+    nav_labels,
+    running_server,
+    status_text,
+    step_of,
+    wait_for_app,
+)
+
+PAGE_LIST = ["Data", "Train", "Inspect", "Sample"]
+ALPHA = "abc abcd abd bad cab dab. " * 40  # tiny vocabulary: a, b, c, d, space, full stop
+
+
+def wait_for_step(page: Page, at_least: int, timeout: float = 30) -> int:
+    deadline = time.monotonic() + timeout
+    while (step := step_of(page)) < at_least:
+        assert time.monotonic() < deadline, f"stuck at step {step}: {status_text(page)}"
+        time.sleep(0.25)
+    return step
+
+
+def click_and_time(page: Page, button: str, status_word: str) -> float:
+    """Seconds from a sidebar button click to the status line saying `status_word`."""
+    t0 = time.perf_counter()
+    page.get_by_role("button", name=button, exact=True).click()
+    expect(page.locator(".st-key-status")).to_contain_text(status_word, timeout=10_000)
+    return time.perf_counter() - t0
+
+
+def go_to(page: Page, title: str) -> None:
+    page.get_by_role("link", name=title, exact=True).click()
+    expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
+    wait_for_app(page)
+
+
+def upload(page: Page, path: Path) -> None:
+    page.locator('[data-testid="stFileUploader"] input[type=file]').set_input_files(str(path))
+
+
+def sidebar_corpus(page: Page) -> str:
+    return page.locator('[data-testid="stSidebar"]').get_by_text("Corpus:").inner_text()
+
+
+def threads_alive(page: Page) -> int:
+    m = re.search(r"(\d+) training thread", page.locator(".st-key-server_load").inner_text())
+    assert m
+    return int(m.group(1))
+
+
+@pytest.mark.parametrize("path", ["/", "/data"])
+def test_first_load_after_server_start_shows_the_page_list(browser: Browser, path: str):
+    """Streamlit's legacy pages/-folder mode is on in a fresh server until st.navigation runs:
+    the first visitor must still get the frame and our page list, even on a deep link."""
+    with running_server() as url:
+        ctx = browser.new_context()
+        try:
+            page = ctx.new_page()
+            page.goto(url + path)
+            wait_for_app(page)
+            assert nav_labels(page) == PAGE_LIST
+            title = "Train" if path == "/" else "Data"
+            expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
+            assert "Paused" in status_text(page)
+            assert_no_exception(page)
+        finally:
+            ctx.close()
+
+
+def test_play_advances_the_step_and_the_loss_chart_in_place(new_page: Callable[..., Page],
+                                                            record_property: Callable):
+    page = new_page(height=1900)
+    assert nav_labels(page) == PAGE_LIST
+    latency_play = click_and_time(page, "Play", "Training")
+    wait_for_step(page, 1)
+    chart = page.locator(".st-key-loss_chart canvas, .st-key-loss_chart svg").first
+    chart.wait_for()
+    chart.evaluate("el => { el.dataset.probe = 'kept' }")  # survives only an in-place update
+    first = chart.screenshot()
+    step = wait_for_step(page, step_of(page) + 50)
+    time.sleep(2.5)  # two refreshes at the default 1 s
+    assert chart.evaluate("el => el.dataset.probe") == "kept", "the loss chart was remounted"
+    assert chart.screenshot() != first, "the loss chart did not change"
+    assert step_of(page) > step
+    expect(page.locator(".st-key-periodic_sample code")).not_to_be_empty(timeout=10_000)
+    time.sleep(6)  # a few more seconds of training for a telling screenshot
+    page.screenshot(path=str(SCREENSHOTS / "train.png"))
+    latency_pause = click_and_time(page, "Pause", "Paused")
+    frozen = step_of(page)
+    time.sleep(1.5)
+    assert step_of(page) == frozen
+    record_property("click_latency_s", {"play": round(latency_play, 2), "pause": round(latency_pause, 2)})
+    # Loose: a shared 2-core box. The target (0.5 s) is measured by tests/e2e/measure.py.
+    assert latency_play < 3 and latency_pause < 3, (latency_play, latency_pause)
+    assert_no_exception(page)
+
+
+def test_training_continues_while_switching_pages(new_page: Callable[..., Page]):
+    page = new_page()
+    click_and_time(page, "Play", "Training")
+    step = wait_for_step(page, 1)
+    for title in ("Data", "Inspect", "Sample", "Data", "Train"):
+        go_to(page, title)
+        assert "Training" in status_text(page)
+        step = wait_for_step(page, step + 1)  # the status keeps advancing on every page
+    click_and_time(page, "Pause", "Paused")
+
+
+def test_upload_a_text_file_and_confirm(new_page: Callable[..., Page], tmp_path: Path):
+    page = new_page("/data", height=1600)
+    page.get_by_role("button", name="Step", exact=True).click()
+    expect(page.locator(".st-key-status")).to_contain_text("step 1")
+    f = tmp_path / "alphabet soup.txt"
+    f.write_text(ALPHA)
+    upload(page, f)
+    box = page.locator(".st-key-pending_corpus")
+    expect(box).to_contain_text("alphabet soup.txt")
+    assert "python-docs" in sidebar_corpus(page)  # nothing changes before the confirmation
+    page.get_by_role("button", name="Use this text").click()
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("alphabet soup.txt")
+    expect(page.locator(".st-key-status")).to_contain_text("step 0")
+    expect(page.get_by_text("6 symbols")).to_be_visible()
+    assert_no_exception(page)
+
+
+def test_rejected_upload_shows_the_message_and_keeps_everything(new_page: Callable[..., Page],
+                                                                 tmp_path: Path):
+    page = new_page("/data", height=1600)
+    page.get_by_role("button", name="Step", exact=True).click()
+    expect(page.locator(".st-key-status")).to_contain_text("step 1")
+    f = tmp_path / "<b>photo</b>.txt"
+    f.write_bytes(b"\x7fELF\x02\x01\x01\x00" + bytes(300))
+    upload(page, f)
+    alert = page.locator('[data-testid="stAlertContentError"]')
+    expect(alert).to_contain_text("NUL bytes")
+    assert "python-docs" in sidebar_corpus(page) and "step 1" in status_text(page)
+    assert page.locator(".st-key-pending_corpus").count() == 0
+    assert page.locator("b", has_text="photo").count() == 0  # the name is never rendered as HTML
+    page.screenshot(path=str(SCREENSHOTS / "data-rejected.png"))
+    assert_no_exception(page)
+
+
+def test_two_sessions_stay_apart_and_a_closed_one_stops(new_page: Callable[..., Page],
+                                                         tmp_path: Path):
+    f = tmp_path / "alpha.txt"
+    f.write_text(ALPHA)
+    a = new_page("/data")
+    upload(a, f)
+    a.get_by_role("button", name="Use this text").click()
+    expect(a.locator('[data-testid="stSidebar"]')).to_contain_text("alpha.txt")
+    b = new_page("/data", height=1600)
+    assert "python-docs" in sidebar_corpus(b)
+    b.screenshot(path=str(SCREENSHOTS / "data.png"))
+    click_and_time(a, "Play", "Training")
+    click_and_time(b, "Play", "Training")
+    wait_for_step(a, 20)
+    wait_for_step(b, 20)
+    go_to(a, "Train")
+    sample = a.locator(".st-key-periodic_sample code")
+    expect(sample).not_to_be_empty(timeout=10_000)
+    assert set(sample.inner_text()) <= set(ALPHA) | {"\n"}  # a's samples use only a's characters
+    assert "python-docs" in sidebar_corpus(b) and "alpha.txt" in sidebar_corpus(a)
+    expect(b.locator(".st-key-server_load")).to_contain_text("training thread")
+    before = threads_alive(b)
+    assert before >= 2
+    a.context.close()  # the tab closes: its session's worker must stop
+    expect(b.locator(".st-key-server_load")).to_contain_text(f"{before - 1} training thread",
+                                                               timeout=15_000)
+    assert "Training" in status_text(b)  # the other session is untouched
+    click_and_time(b, "Pause", "Paused")
+    assert_no_exception(b)

@@ -1,0 +1,127 @@
+"""Inspect and Sample pages in a real browser: train briefly, then every chart has the right
+dimensions and sampling writes only characters of the corpus. Saves inspect.png and sample.png."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page
+
+from rnn_core.config import DEFAULT_PRESET, PRESETS
+from rnn_core.corpus import DEFAULT_CORPUS, load_builtin
+from tests.e2e.support import SCREENSHOTS, assert_no_exception, wait_for_app
+
+CFG = PRESETS[DEFAULT_PRESET]
+H, T = CFG.hidden, CFG.seq_len
+
+
+@pytest.fixture(scope="module")
+def vocab() -> str:
+    return load_builtin(DEFAULT_CORPUS).vocab.chars
+
+
+def train_briefly(page: Page, min_steps: int) -> None:
+    """Play until the sidebar status reads at least `min_steps`, then Pause (charts hold still)."""
+    page.locator(".st-key-play button").click()
+    page.wait_for_function(
+        """(n) => { const m = document.querySelector('.st-key-status')?.innerText.match(/step ([\\d,]+)/);
+                    return m && parseInt(m[1].replace(/,/g, '')) >= n; }""", arg=min_steps)
+    page.locator(".st-key-pause button").click()
+    page.locator(".st-key-status").filter(has_text="Paused").wait_for()
+    wait_for_app(page)
+
+
+def plot(page: Page, key: str) -> dict:
+    """Dimensions of the chart keyed `key` as plotly.js holds them after decoding (_fullData)."""
+    page.locator(f".st-key-{key} .js-plotly-plot").wait_for()
+    page.wait_for_function("(k) => document.querySelector(`.st-key-${k} .js-plotly-plot`)?._fullData?.length",
+                           arg=key)
+    return page.evaluate(
+        """(k) => { const t = document.querySelector(`.st-key-${k} .js-plotly-plot`)._fullData[0];
+                    const z = t.z; return {type: t.type, y: t.y ? Array.from(t.y) : null,
+                    rows: z ? z.length : null, cols: z ? z[0].length : null}; }""", key)
+
+
+def wait_shape(page: Page, key: str, rows: int, cols: int) -> None:
+    """Until the chart keyed `key` has rows × cols (a rerun replaces it shortly after an input)."""
+    page.wait_for_function(
+        """([k, r, c]) => {
+            const z = document.querySelector(`.st-key-${k} .js-plotly-plot`)?._fullData?.[0]?.z;
+            return z && z.length === r && z[0].length === c; }""", arg=[key, rows, cols])
+
+
+def open_tab(page: Page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+    wait_for_app(page)
+    assert_no_exception(page)
+
+
+def test_inspect_charts_have_the_chunk_dimensions(new_page, vocab: str):
+    page = new_page("/inspect", height=1500)
+    train_briefly(page, 150)  # enough for the screenshot to show structure
+    assert_no_exception(page)
+
+    hidden = plot(page, "hidden_state_chart")
+    assert (hidden["type"], hidden["rows"], hidden["cols"]) == ("heatmap", H, T)  # units × seq_len
+    assert (plot(page, "unit_text_chart")["rows"], plot(page, "unit_text_chart")["cols"]) == (1, T)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "inspect.png"))
+
+    open_tab(page, "Softmax")
+    top = plot(page, "softmax_topk_chart")
+    assert (top["rows"], top["cols"]) == (5, T)
+    assert len(plot(page, "loss_terms_chart")["y"]) == T
+    assert plot(page, "surprise_text_chart")["cols"] == T
+
+    open_tab(page, "Gradient flow")
+    assert len(plot(page, "grad_flow_chart")["y"]) == T
+    history = plot(page, "grad_flow_history_chart")
+    assert history["rows"] >= 1 and history["cols"] == T
+
+    open_tab(page, "Weights")
+    for key in ("weights_chart", "update_chart", "step_size_chart"):  # U: H × K
+        w = plot(page, key)
+        assert (w["rows"], w["cols"]) == (H, len(vocab)), key
+
+    open_tab(page, "Your own text")
+    box = page.locator(".st-key-own_text textarea")
+    box.fill("The cat sat.")
+    box.press("Control+Enter")
+    wait_shape(page, "own_hidden_state_chart", H, len("The cat sat.") - 1)
+    wait_shape(page, "own_softmax_topk_chart", 5, len("The cat sat.") - 1)
+    box.fill("snow ☃")
+    box.press("Control+Enter")
+    page.locator('[data-testid="stAlert"]').filter(has_text="not in the training text").wait_for()
+    assert_no_exception(page)
+
+    open_tab(page, "Gradient check")
+    page.locator(".st-key-gradcheck_button button").click()
+    wait_for_app(page)
+    errors = plot(page, "gradcheck_chart")["y"]
+    assert len(errors) == 5 and max(errors) < 1e-5
+    assert_no_exception(page)
+
+
+def test_sampling_writes_only_corpus_characters(new_page, vocab: str):
+    page = new_page("/sample", height=1700)
+    train_briefly(page, 300)  # enough for word-like samples in the screenshot
+    seed = page.locator(".st-key-seed_text input")
+    seed.fill("The ")
+    seed.press("Enter")
+    wait_for_app(page)
+    page.locator(".st-key-sample_button button").click()
+    output = page.locator(".st-key-sample_output code")
+    page.wait_for_function("() => document.querySelector('.st-key-sample_output code')"
+                           "?.textContent.length >= 200")
+    wait_for_app(page)
+    assert_no_exception(page)
+    text = output.evaluate("el => el.textContent")
+    assert len(text) == 200
+    assert set(text) <= set(vocab), set(text) - set(vocab)
+    dist = plot(page, "sample_dist_chart")
+    assert (dist["rows"], dist["cols"]) == (10, 200)  # top 10 × generated characters
+    assert re.search(r"seed text: 'The '", page.locator(".st-key-sample_output").inner_text())
+    page.locator(".st-key-sample_timeline [data-testid='stDataFrame']").wait_for()
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "sample.png"))

@@ -1,0 +1,167 @@
+"""The Train page: hyperparameters (live vs on Reset, presets, bounds), the live charts, the
+throughput readout, the periodic sample and the CSV download."""
+
+import json
+import time
+
+import pandas as pd
+import pytest
+
+from rnn_core.config import BOUNDS, PRESETS
+from tests.apptest_support import app_state_of, errors_of, keyed_block, status_of
+from ui.metrics import metrics_csv, read_train_view
+from ui.train_settings import apply_settings
+
+NUMBER_KEYS = ("hidden", "seq_len", "lr", "clip", "batch", "seed")
+
+
+CHARTS = ("loss_chart", "grad_norm_chart", "clipped_chart")
+
+
+def chart_specs(at) -> dict[str, dict]:
+    """The Vega-Lite spec of each live chart, found by its keyed container."""
+    specs = {}
+    for key in CHARTS:
+        block = keyed_block(at, key)
+        if block is not None:
+            (chart,) = block.get("vega_lite_chart")
+            specs[key] = json.loads(chart.proto.spec)
+    return specs
+
+
+def test_every_setting_has_its_keyed_widget_bounded_by_rnn_core(app):
+    for key in NUMBER_KEYS:
+        w = app.number_input(key=key)
+        assert (w.min, w.max) == pytest.approx(BOUNDS[key]), key
+    for key in ("preset", "optimizer", "dtype", "init"):
+        assert app.selectbox(key=key)
+    assert app.button_group(key="clip_mode").value == ["value"] or app.button_group(key="clip_mode")
+    draft = app_state_of(app).draft
+    assert app.number_input(key="hidden").value == draft.hidden
+    assert app.number_input(key="lr").value == pytest.approx(draft.lr)
+    assert app.selectbox(key="preset").value == "fast"
+
+
+def test_learning_rate_applies_live(app):
+    state = app_state_of(app)
+    app.button(key="step").click().run()
+    app.number_input(key="lr").set_value(0.01).run()
+    assert state.config.lr == 0.01 and state.draft.lr == 0.01
+    assert state.session.read(lambda t: t.step_count) == 1  # same model, no reset
+    assert not app.get("flex_container") or not [c for c in app.info if "Reset" in c.value]
+
+
+def test_clipping_applies_live_and_off_disables_the_value(app):
+    state = app_state_of(app)
+    app.button_group(key="clip_mode").set_value("norm").run()
+    assert state.config.clip_mode == "norm"
+    app.number_input(key="clip").set_value(1.0).run()
+    assert state.config.clip == 1.0
+    app.button_group(key="clip_mode").set_value("off").run()
+    assert state.config.clip_mode == "off" and app.number_input(key="clip").disabled
+
+
+def test_structural_settings_wait_for_reset(app):
+    state = app_state_of(app)
+    app.button(key="step").click().run()
+    app.number_input(key="hidden").set_value(32).run()
+    app.number_input(key="seq_len").set_value(10).run()
+    app.selectbox(key="optimizer").set_value("rmsprop").run()
+    assert state.config.hidden == 128 and state.session.read(lambda t: t.step_count) == 1
+    info = " ".join(i.value for i in app.info)
+    assert "Applies on Reset" in info and "128 → 32" in info and "adam → rmsprop" in info
+    app.button(key="apply_reset").click().run()
+    assert (state.config.hidden, state.config.seq_len, state.config.optimizer) == (32, 10, "rmsprop")
+    assert "step 0" in status_of(app)
+    assert not [i for i in app.info if "Applies on Reset" in i.value]
+
+
+def test_sidebar_reset_applies_the_draft_too(app):
+    app.selectbox(key="dtype").set_value("float64").run()
+    app.button(key="reset").click().run()
+    assert app_state_of(app).config.dtype == "float64"
+
+
+def test_preset_sets_every_widget_and_applies_on_reset(app):
+    state = app_state_of(app)
+    app.selectbox(key="preset").set_value("min-char-rnn").run()
+    ref = PRESETS["min-char-rnn"]
+    assert state.draft == ref
+    assert app.number_input(key="hidden").value == ref.hidden
+    assert app.number_input(key="lr").value == pytest.approx(ref.lr)
+    assert app.selectbox(key="optimizer").value == "adagrad"
+    assert state.config == PRESETS["fast"]  # not yet: the preset's lr suits its own optimizer
+    app.button(key="apply_reset").click().run()
+    assert state.config == ref
+
+
+def test_an_invalid_value_is_refused_with_a_message(app):
+    state = app_state_of(app)
+    before = (state.draft, state.config)
+    # A script can send what the widgets would not: rnn_core validates again.
+    assert "hidden" in apply_settings(state, {"hidden": 0})
+    assert "lr" in apply_settings(state, {"lr": float("nan")})
+    assert (state.draft, state.config) == before
+
+
+def test_live_charts_have_stable_keys_and_the_baseline(app):
+    app.button(key="step").click().run()
+    specs = chart_specs(app)
+    assert set(specs) == set(CHARTS)
+    assert len(app.get("vega_lite_chart")) == len(CHARTS)
+    app.button(key="step").click().run()
+    assert set(chart_specs(app)) == set(specs)  # same keys on every run
+    assert "loss per chunk (nats)" in json.dumps(specs["loss_chart"])
+    assert "uniform guess" in json.dumps(specs["loss_chart"])
+
+
+def test_bits_per_char_toggle_changes_the_loss_axis(app):
+    app.button(key="step").click().run()
+    app.toggle(key="loss_bits").set_value(True).run()
+    spec = json.dumps(chart_specs(app)["loss_chart"])
+    assert "bits per character" in spec and "nats" not in spec
+
+
+def test_playing_shows_throughput_and_a_periodic_sample(app):
+    app.button(key="play").click().run()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        app.run()
+        metrics = {m.label: m.value for m in app.metric}
+        if metrics["Steps/s"] != "–" and app.code:
+            break
+    assert float(metrics["Steps/s"]) > 0 and metrics["Chars/s"] != "–"
+    assert app.code and len(app.code[0].value) > 50  # the sample from the worker's timeline
+    assert any(m.label == "Validation, bits/char" for m in app.metric)
+
+
+def test_metrics_download(app):
+    assert app.get("download_button")[0].key == "metrics_csv"
+    for _ in range(3):
+        app.button(key="step").click().run()
+    view = app_state_of(app).session.read(read_train_view)
+    table = pd.read_csv(pd.io.common.BytesIO(metrics_csv(view)))
+    assert list(table["step"]) == [1, 2, 3]
+    assert {"loss", "smooth_loss", "bpc", "pre_W", "post_W", "clipped_fraction", "val_bpc"} <= set(table)
+
+
+def test_divergence_pauses_with_a_message_and_play_works_after_the_fix(app):
+    state = app_state_of(app)
+    app.selectbox(key="optimizer").set_value("sgd").run()
+    app.button(key="apply_reset").click().run()
+    app.button_group(key="clip_mode").set_value("off").run()
+    app.number_input(key="lr").set_value(10.0).run()
+    app.button(key="play").click().run()
+    deadline = time.monotonic() + 20
+    while state.session.playing and time.monotonic() < deadline:
+        time.sleep(0.2)
+    app.run()
+    assert not state.session.playing
+    message = " ".join(e.value for e in app.sidebar.error)
+    assert "NaN or infinite" in message and "learning rate" in message
+    assert not app.exception
+    app.number_input(key="lr").set_value(0.01).run()
+    app.button_group(key="clip_mode").set_value("value").run()
+    app.button(key="play").click().run()
+    assert state.session.playing and not errors_of(app)

@@ -1,0 +1,175 @@
+"""Pure figure builders (ui/charts.py), the data shaping behind them (ui/metrics.py) and the text
+helpers (ui/text.py): no Streamlit needed."""
+
+import io
+import json
+import math
+import subprocess
+import sys
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from rnn_core import PRESETS, Trainer
+from rnn_core.corpus import corpus_from_text
+from tests.apptest_support import ROOT
+from ui.charts import char_frequency_figure, clipped_chart, grad_norm_chart, loss_chart
+from ui.metrics import (
+    LOSS_SERIES,
+    MAX_GRAD_POINTS,
+    MAX_POINTS,
+    char_counts,
+    clipped_frame,
+    compute_rate,
+    corpus_summary,
+    downsample_index,
+    grad_norm_frame,
+    loss_frame,
+    metrics_csv,
+    read_train_view,
+)
+from ui.text import escape_markdown, visible_char
+
+TEXT = "the quick brown fox jumps over the lazy dog.\n" * 40
+
+
+@pytest.fixture(scope="module")
+def trainer() -> Trainer:
+    t = Trainer(corpus_from_text(TEXT, name="fox"),
+                PRESETS["fast"].replace(hidden=16, batch=4, val_every=5))
+    t.run(12)
+    return t
+
+
+@pytest.fixture(scope="module")
+def view(trainer):
+    return read_train_view(trainer)
+
+
+def test_ui_figure_and_data_modules_import_no_streamlit():
+    code = ("import sys, ui.charts, ui.metrics, ui.text\n"
+            "print('streamlit' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(("n", "cap"), [(0, 10), (5, 10), (10, 10), (11, 10), (2000, 400), (1999, 7)])
+def test_downsample_is_bounded_and_keeps_both_ends(n, cap):
+    idx = downsample_index(n, cap)
+    assert len(idx) <= cap and len(idx) == min(n, len(idx))
+    if n:
+        assert idx[0] == 0 and idx[-1] == n - 1
+        assert (np.diff(idx) > 0).all()
+
+
+def test_loss_frame_in_nats_has_the_uniform_baseline(view, trainer):
+    frame = loss_frame(view)
+    assert set(frame["series"]) == set(LOSS_SERIES)
+    base = frame[frame["series"] == "uniform guess"]["value"]
+    K, T = trainer.vocab_size, trainer.config.seq_len
+    assert base.iloc[0] == pytest.approx(-math.log(1 / K) * T)
+    raw = frame[frame["series"] == "chunk loss"]
+    assert list(raw["value"]) == pytest.approx(list(trainer.history.column("loss")))
+
+
+def test_loss_frame_in_bits_converts_every_series(view, trainer):
+    nats, bits = loss_frame(view), loss_frame(view, bits=True)
+    T = trainer.config.seq_len
+    for series in LOSS_SERIES:
+        a = nats[nats["series"] == series]["value"].to_numpy()
+        b = bits[bits["series"] == series]["value"].to_numpy()
+        assert b == pytest.approx(a / T / math.log(2)), series
+    val = bits[bits["series"] == "validation"]
+    assert list(val["value"]) == pytest.approx(list(trainer.val_history.column("val_bpc")))
+
+
+def test_traces_stay_bounded_on_a_long_history(trainer):
+    view = read_train_view(trainer)
+    n = 5000
+    long = {k: np.linspace(1, 2, n) for k in view.history}
+    long["step"] = np.arange(1, n + 1, dtype=float)
+    big = type(view)(**{**view.__dict__, "history": long, "step": n})
+    frame = loss_frame(big)
+    assert (frame.groupby("series").size() <= MAX_POINTS).all()
+    assert (grad_norm_frame(big).groupby(["parameter", "stage"]).size() <= MAX_GRAD_POINTS).all()
+    assert len(clipped_frame(big)) <= MAX_GRAD_POINTS
+
+
+def test_grad_norm_frame_has_every_parameter_both_stages_and_no_zeros(view):
+    frame = grad_norm_frame(view)
+    assert set(frame["parameter"]) == {"U", "W", "V", "b", "c"}
+    assert set(frame["stage"]) == {"before clipping", "after clipping"}
+    assert (frame["norm"] > 0).all()  # drawable on a log scale
+
+
+def test_empty_history_makes_empty_but_valid_charts(trainer):
+    fresh = Trainer(trainer.corpus, trainer.config)
+    view = read_train_view(fresh)
+    for chart in (loss_chart(loss_frame(view), "loss"), grad_norm_chart(grad_norm_frame(view)),
+                  clipped_chart(clipped_frame(view))):
+        json.dumps(chart.to_dict())
+    assert compute_rate(view) is None
+
+
+def test_charts_are_altair_specs_with_their_titles(view):
+    spec = loss_chart(loss_frame(view, bits=True), "bits per character").to_dict()
+    assert isinstance(loss_chart(loss_frame(view), "x"), alt.LayerChart)
+    text = json.dumps(spec)
+    assert "bits per character" in text and "uniform guess" in text
+    assert any("params" in layer for layer in spec["layer"]) or "params" in spec  # zoomable
+    grad = grad_norm_chart(grad_norm_frame(view)).to_dict()
+    assert grad["encoding"]["y"]["scale"]["type"] == "log"
+    clip = clipped_chart(clipped_frame(view)).to_dict()
+    assert clip["encoding"]["y"]["scale"]["domain"] == [0, 1]
+
+
+def test_char_frequency_figure_is_a_plotly_figure_with_visible_labels():
+    counts = char_counts("aaab  \n\tc" + "".join(chr(0x100 + i) for i in range(100)), top=10)
+    fig = char_frequency_figure(counts)
+    assert isinstance(fig, go.Figure)
+    assert counts.labels[0] == "a" and counts.counts[0] == 3
+    assert "␣" in counts.labels and "⏎" in counts.labels and "⇥" in counts.labels
+    assert counts.other_kinds == 106 - 10 and counts.other == 96  # each rare char once
+    assert list(fig.layout.xaxis.ticktext) == counts.labels
+    assert "rarer" in fig.layout.title.text
+
+
+def test_metrics_csv_round_trips(view):
+    table = pd.read_csv(io.BytesIO(metrics_csv(view)))
+    assert len(table) == len(view.history["step"])
+    assert table["step"].tolist() == list(range(1, len(table) + 1))
+    measured = table.dropna(subset=["val_bpc"])
+    assert measured["step"].tolist() == view.val["step"].astype(int).tolist()
+
+
+def test_corpus_summary():
+    s = corpus_summary(corpus_from_text(TEXT, name="fox"), preview_chars=50)
+    assert s.chars == len(TEXT) and s.lines == 40 and s.words == 9 * 40
+    assert len(s.preview) == 50 and s.truncated
+
+
+@pytest.mark.parametrize(("raw", "shown"), [
+    ("notes.txt", r"notes\.txt"),
+    ("**x**", r"\*\*x\*\*"),
+    ("<b>hi</b>", r"\<b\>hi\</b\>"),
+    ("[a](javascript:x)", r"\[a\]\(javascript\:x\)"),
+    ("two\nlines", "two lines"),
+])
+def test_escape_markdown(raw, shown):
+    assert escape_markdown(raw) == shown
+
+
+def test_escape_markdown_shortens():
+    assert len(escape_markdown("a" * 500, limit=40)) == 40
+
+
+@pytest.mark.parametrize(("ch", "label"), [
+    (" ", "␣"), ("\n", "⏎"), ("\t", "⇥"), ("a", "a"), ("\u0301", "◌\u0301"), ("\x01", "U+0001"),
+    ("\u200f", "U+200F"), ("ש", "ש"),
+])
+def test_visible_char(ch, label):
+    assert visible_char(ch) == label

@@ -1,0 +1,364 @@
+"""Data shaping for the Inspect and Sample pages (ui/inspect_data.py, ui/sample_data.py) and the
+worker's additions they read (gradient-flow log, timeline settings)."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnn_core.config import TrainConfig
+from rnn_core.corpus import Corpus, corpus_from_text
+from rnn_core.model import forward
+from rnn_core.trainer import Trainer
+from ui import inspect_data as data
+from ui import sample_data as sd
+from ui.worker import GRAD_FLOW_EVERY, SampleSettings, TrainingSession
+
+ROOT = Path(__file__).resolve().parents[1]
+TEXT = ("the cat sat on the mat.\nthe dog sat on the log.\n\ta cat and a dog met on a mat by a log.\n"
+        "the cat ran, the dog ran.\nthen both sat down again.\n") * 3
+
+
+def corpus(text: str = TEXT) -> Corpus:
+    return corpus_from_text(text, name="small", seq_len=10)
+
+
+def config(**changes: object) -> TrainConfig:
+    return TrainConfig(hidden=12, seq_len=10, val_fraction=0.0, seed=3).replace(**changes)
+
+
+@pytest.fixture
+def trainer() -> Trainer:
+    t = Trainer(corpus(), config(batch=3))
+    t.run(5)
+    return t
+
+
+@pytest.fixture
+def session() -> Iterator[TrainingSession]:
+    s = TrainingSession(corpus(), config())
+    yield s
+    s.close()
+
+
+def test_ui_data_modules_import_no_streamlit():
+    code = ("import sys, ui.inspect_data, ui.sample_data, ui.inspect_charts\n"
+            "print('streamlit' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(("ch", "label"), [(" ", "␣"), ("\n", "⏎"), ("\t", "⇥"), ("\r", "␍"),
+                                           ("\x00", "␀"), ("\x1b", "␛"), ("\u00a0", "⍽"),
+                                           ("\u200b", "U+200B"), ("a", "a"), ("<", "<"), ("é", "é")])
+def test_visible_char(ch: str, label: str):
+    assert data.visible_char(ch) == label
+
+
+def test_md_escape_leaves_no_markdown_syntax():
+    out = data.md_escape("![x](http://e.vil) :red[hi] $x$ *a* `c`")
+    assert "](" not in out and "![" not in out
+    assert all(out[i - 1] == "\\" for i, ch in enumerate(out) if ch in "![]():$*`")
+
+
+# --- hidden states ------------------------------------------------------------------------------
+
+
+def test_unit_order():
+    hs = np.array([[0.0, 0.9, -0.5], [0.0, -0.9, -0.5], [0.1, 0.9, -0.5]])  # (T=3, H=3)
+    assert data.unit_order(hs, "unit number").tolist() == [0, 1, 2]
+    assert data.unit_order(hs, "most variable").tolist()[0] == 1
+    assert data.unit_order(hs, "most saturated").tolist() == [1, 2, 0]
+    with pytest.raises(ValueError, match="unknown unit order"):
+        data.unit_order(hs, "nope")
+
+
+def test_hidden_view_is_units_by_time(trainer: Trainer):
+    trace = trainer.chunk_trace(1)
+    view = data.hidden_view(trace, "most variable", max_units=5)
+    assert view.z.shape == (5, 10)
+    assert view.total_units == 12
+    np.testing.assert_array_equal(view.z, trace.hs[:, view.units].T)
+    assert view.labels == [data.visible_char(c) for c in trace.input_chars]
+    assert np.abs(view.z).max() <= 1.0
+
+
+def test_text_grid_wraps_and_pads():
+    grid = data.text_grid(list("ab cd\ne"), np.arange(7.0), width=3)
+    assert grid.z.shape == (3, 3)
+    assert grid.text == [["a", "b", "␣"], ["c", "d", "⏎"], ["e", "", ""]]
+    assert grid.position[2].tolist() == [6, -1, -1]
+    assert np.isnan(grid.z[2, 1:]).all() and grid.z[1, 2] == 5.0
+    with pytest.raises(ValueError):
+        data.text_grid(list("ab"), np.zeros(3))
+
+
+def test_unit_grid_clamps_the_unit(trainer: Trainer):
+    trace = trainer.chunk_trace(0)
+    grid, unit = data.unit_grid(trace, 99)
+    assert unit == 11
+    np.testing.assert_allclose(grid.z[0, :10], trace.hs[:, 11])
+
+
+# --- softmax ------------------------------------------------------------------------------------
+
+
+def test_softmax_view_terms_sum_to_chunk_loss(trainer: Trainer):
+    trace = trainer.chunk_trace(2)
+    view = data.softmax_view(trace, trainer.corpus.vocab, k=4)
+    assert view.top_p.shape == (10, 4)
+    assert math.isclose(float(view.losses.sum()), trace.loss, rel_tol=1e-9)
+    np.testing.assert_allclose(view.losses, -np.log(view.p_target))
+    assert (np.diff(view.top_p, axis=1) <= 0).all()  # most likely first
+    for t in range(10):  # the true next char is marked exactly where it is among the top k
+        assert (view.targets[t] in view.top_chars[t]) == view.top_is_target[t].any()
+    # With 3 streams, the recorded step loss is the mean of the streams' chunk losses.
+    losses = [trainer.chunk_trace(s).loss for s in range(3)]
+    assert math.isclose(view.mean_loss, float(np.mean(losses)), rel_tol=1e-9)
+
+
+def test_softmax_table_total_row(trainer: Trainer):
+    view = data.softmax_view(trainer.chunk_trace(0), trainer.corpus.vocab)
+    table = data.softmax_table(view)
+    assert len(table) == 11
+    assert table["t"].iloc[-1] == "Σ"
+    assert math.isclose(table["loss term -ln p"].iloc[-1], view.loss, rel_tol=1e-9)
+    assert math.isclose(table["loss term -ln p"].iloc[:-1].sum(), view.loss, rel_tol=1e-9)
+
+
+# --- your own text ------------------------------------------------------------------------------
+
+
+def test_own_text_trace_matches_forward(trainer: Trainer):
+    vocab = trainer.corpus.vocab
+    text = "the dog ran on the mat."
+    trace = data.own_text_trace(trainer.params, vocab, text, step=5)
+    ids = vocab.encode(text)
+    fw = forward(trainer.params, ids[:-1, None], ids[1:, None], np.zeros((1, 12)))
+    assert trace.hs.shape == (len(text) - 1, 12)
+    np.testing.assert_allclose(trace.hs, fw.hs[1:, 0])
+    assert math.isclose(trace.loss, fw.loss, rel_tol=1e-12)
+    assert trace.input_chars == list(text[:-1]) and trace.target_chars == list(text[1:])
+    assert trace.dh_norms.shape == (len(text) - 1,)
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("the ☃ cat é", "not in the training text's vocabulary.*'é', '☃'"),
+    ("t", "at least two characters"),
+    ("t" * (data.MAX_OWN_TEXT + 2), "At most"),
+])
+def test_own_text_rejections(trainer: Trainer, text: str, message: str):
+    with pytest.raises(ValueError, match=message):
+        data.own_text_trace(trainer.params, trainer.corpus.vocab, text)
+
+
+def test_own_text_unknown_whitespace_is_named_visibly(trainer: Trainer):
+    with pytest.raises(ValueError, match="'⍽'"):
+        data.own_text_trace(trainer.params, trainer.corpus.vocab, "the\u00a0cat")
+
+
+# --- gradient flow ------------------------------------------------------------------------------
+
+
+def test_grad_flow_log_records_stream_0_and_stays_bounded(trainer: Trainer):
+    log = data.new_grad_flow_log(10)
+    for _ in range(3 * data.GRAD_FLOW_CAP):
+        trainer.step()
+        data.record_grad_flow(log, trainer)
+    flow = data.grad_flow_from_log(log)
+    assert flow.norms.shape[1] == 10
+    assert len(flow.steps) <= 2 * data.GRAD_FLOW_CAP
+    assert (np.diff(flow.steps) > 0).all()
+    assert trainer.step_count - flow.steps[-1] < 2  # the newest row is within one stride (2)
+
+
+def test_grad_flow_row_is_the_last_chunks_dh_norms(trainer: Trainer):
+    log = data.new_grad_flow_log(10)
+    data.record_grad_flow(log, trainer)
+    flow = data.grad_flow_from_log(log)
+    assert flow.steps.tolist() == [5]
+    np.testing.assert_allclose(flow.norms[0], trainer.chunk_trace(0).dh_norms)
+
+
+def test_grad_flow_log_ignores_a_different_seq_len(trainer: Trainer):
+    log = data.new_grad_flow_log(7)
+    data.record_grad_flow(log, trainer)
+    assert len(log) == 0
+
+
+def test_vanishing_ratio():
+    assert data.vanishing_ratio(np.array([0.1, 0.5, 1.0])) == pytest.approx(0.1)
+    assert math.isnan(data.vanishing_ratio(np.array([1.0, 0.0])))
+
+
+def test_session_records_grad_flow_and_reset_clears_it(session: TrainingSession):
+    for _ in range(3):
+        session.step_once()  # a manual step is always recorded
+    flow = data.read_grad_flow(session)
+    assert flow.steps.tolist() == [1, 2, 3]
+    session.reset(config=config(seq_len=8))
+    assert len(data.read_grad_flow(session).steps) == 0
+    session.step_once()
+    assert data.read_grad_flow(session).norms.shape == (1, 8)
+
+
+def test_session_thread_records_grad_flow_every_few_steps(session: TrainingSession):
+    session.play()
+    deadline = time.monotonic() + 20
+    while len(data.read_grad_flow(session).steps) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    session.pause()
+    steps = data.read_grad_flow(session).steps
+    assert len(steps) >= 3  # at most one row per training slice, at least GRAD_FLOW_EVERY apart
+    assert (np.diff(steps) >= GRAD_FLOW_EVERY).all()
+
+
+# --- weights ------------------------------------------------------------------------------------
+
+
+def test_read_weights_shapes_labels_and_update(trainer: Trainer):
+    K = len(trainer.corpus.vocab)
+    U = data.read_weights(trainer, "U")
+    assert U.weights.shape == (12, K) and U.full_shape == (12, K) and not U.truncated
+    assert U.row_labels[:2] == ["h0", "h1"] and U.col_labels[0] == "⇥"  # '\t' sorts first
+    np.testing.assert_allclose(U.update, trainer.last_update()["U"])
+    assert U.effective_lr is not None and (U.effective_lr > 0).all()
+    V = data.read_weights(trainer, "V")
+    assert V.weights.shape == (K, 12) and V.row_labels[1] == "⏎"
+    c = data.read_weights(trainer, "c")
+    assert c.weights.shape == (1, K) and c.row_labels == ["c"] and len(c.col_labels) == K
+    small = data.read_weights(trainer, "W", max_size=5)
+    assert small.weights.shape == (5, 5) and small.truncated and small.full_shape == (12, 12)
+    with pytest.raises(ValueError):
+        data.read_weights(trainer, "X")
+
+
+def test_read_weights_sgd_has_no_effective_lr():
+    t = Trainer(corpus(), config(optimizer="sgd"))
+    t.run(2)
+    assert data.read_weights(t, "W").effective_lr is None
+    summary = data.read_weight_summary(t)
+    assert summary["median step size"].tolist() == [t.config.lr] * 5
+
+
+def test_weight_summary(trainer: Trainer):
+    summary = data.read_weight_summary(trainer)
+    assert summary["parameter"].tolist() == ["U", "W", "V", "b", "c"]
+    w = summary.set_index("parameter").loc["W"]
+    assert w["‖θ‖"] == pytest.approx(float(np.linalg.norm(trainer.params["W"])))
+    assert 0 < w["‖Δθ‖ / ‖θ‖"] < 1
+
+
+# --- gradient check -----------------------------------------------------------------------------
+
+
+def test_gradcheck_on_the_current_chunk_is_small(trainer: Trainer):
+    args = data.read_gradcheck_input(trainer)
+    assert args is not None
+    result = data.run_gradcheck(*args)
+    assert set(result.errors) == {"U", "W", "V", "b", "c"}
+    assert max(result.errors.values()) < 1e-5
+    assert result.step == 5 and result.steps_checked == 10 and 1 <= result.entries <= 10
+    table = data.gradcheck_table(result)
+    assert set(table["verdict"]) == {"correct"}
+
+
+def test_gradcheck_before_training_and_budget():
+    assert data.read_gradcheck_input(Trainer(corpus(), config())) is None
+    assert data.gradcheck_entries(25, 128, 100) == 10
+    assert data.gradcheck_entries(50, 1024, 1000) == 1
+
+
+# --- sampling -----------------------------------------------------------------------------------
+
+
+def test_generate_uses_only_the_vocabulary_and_is_reproducible(session: TrainingSession):
+    session.step_once()
+    req = sd.SampleRequest(seed_text="the ", length=80, temperature=0.9, top_k=0, rng_seed=7)
+    a, b = sd.generate(session, req), sd.generate(session, req)
+    vocab = set(session.trainer.corpus.vocab.chars)
+    assert len(a.text) == 80 and set(a.text) <= vocab
+    assert a.text == b.text and a.step == 1
+    assert a.top_p.shape == (80, sd.DISPLAY_TOP)
+    assert (a.chosen_p > 0).all()
+
+
+def test_generate_top_k_and_greedy(session: TrainingSession):
+    session.step_once()
+    top2 = sd.generate(session, sd.SampleRequest(length=50, top_k=2, rng_seed=1))
+    assert (top2.top_p[:, 2:] == 0).all()
+    assert all(c in row[:2] for c, row in zip(top2.visible, top2.top_chars, strict=True))
+    greedy = sd.generate(session, sd.SampleRequest(seed_text="the", length=30, greedy=True, rng_seed=1))
+    assert all(row[0] == c for c, row in zip(greedy.visible, greedy.top_chars, strict=True))
+
+
+@pytest.mark.parametrize(("req", "message"), [
+    (sd.SampleRequest(seed_text="☃"), "never seen"),
+    (sd.SampleRequest(temperature=0.0), "temperature"),
+    (sd.SampleRequest(length=0), "Length"),
+    (sd.SampleRequest(length=sd.MAX_LENGTH + 1), "Length"),
+])
+def test_generate_rejects_bad_requests(session: TrainingSession, req: sd.SampleRequest, message: str):
+    with pytest.raises(ValueError, match=message):
+        sd.generate(session, req)
+
+
+def test_reveal_prefixes():
+    frames = sd.reveal_prefixes("abcdefghij", frames=4)
+    assert frames[-1] == "abcdefghij" and len(frames) == 4
+    assert all(frames[i + 1].startswith(frames[i]) for i in range(3))
+    assert sd.reveal_prefixes("ab", frames=10) == ["a", "ab"]
+    assert sd.reveal_prefixes("") == [""]
+
+
+def test_position_table_marks_the_drawn_character(session: TrainingSession):
+    result = sd.generate(session, sd.SampleRequest(length=20, greedy=True))
+    table = sd.position_table(result, 3)
+    assert table["drawn"].tolist()[0] is True and table["rank"].tolist()[0] == 1
+
+
+def test_timeline_settings_and_table(session: TrainingSession):
+    session.step_once()
+    req = sd.SampleRequest(seed_text="the", length=1000, temperature=0.5, top_k=3, rng_seed=2)
+    session.set_sample_settings(req.timeline_settings(every_steps=50))
+    s = session.sample_settings
+    assert (s.seed_text, s.length, s.temperature, s.top_k, s.every_steps) == ("the", sd.TIMELINE_MAX_LENGTH,
+                                                                              0.5, 3, 50)
+    items = session.timeline_items()
+    assert len(items) == 1 and items[0].step == 1 and len(items[0].text) == sd.TIMELINE_MAX_LENGTH
+    session.step_once()
+    session.take_sample()
+    table = sd.timeline_table(session.timeline_items())
+    assert table["step"].tolist() == [2, 1]  # newest first
+    assert "\n" not in "".join(table["sample"])
+    assert "About every 50 steps" in sd.describe_settings(s)
+
+
+def test_bad_timeline_settings_keep_the_old_ones(session: TrainingSession):
+    before = session.sample_settings
+    with pytest.raises(ValueError):
+        session.set_sample_settings(SampleSettings(seed_text="☃"))
+    assert session.sample_settings == before
+
+
+def test_timeline_every_n_steps(session: TrainingSession, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr("ui.worker.MIN_SAMPLE_GAP_S", 0.0)
+    session.set_sample_settings(SampleSettings(every_steps=3))
+    for _ in range(7):
+        with session.lock:
+            session.trainer.step()
+            session._maybe_sample()
+    assert [s.step for s in session.timeline_items()] == [0, 3, 6]
+
+
+def test_reset_with_a_new_corpus_drops_a_seed_it_cannot_read(session: TrainingSession):
+    session.set_sample_settings(SampleSettings(seed_text="the cat"))
+    session.reset(corpus=corpus("xyz " * 40))
+    assert session.sample_settings == SampleSettings()

@@ -1,0 +1,133 @@
+"""The model: initialisation, forward and backward over a chunk, batched over streams."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from rnn_core.model import PARAM_NAMES, backward, forward, init_params, loss_and_grads, param_shapes
+
+H, K, T = 6, 5, 7
+
+
+def setup(B: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    params = init_params(H, K, rng)
+    params["b"] = rng.normal(0, 0.3, H)  # nonzero biases, so a bias bug would show
+    params["c"] = rng.normal(0, 0.3, K)
+    inputs = rng.integers(0, K, size=(T, B))
+    targets = rng.integers(0, K, size=(T, B))
+    h0 = rng.uniform(-0.8, 0.8, size=(B, H))
+    return params, inputs, targets, h0
+
+
+def test_init_shapes_bounds_and_dtypes():
+    assert param_shapes(H, K) == {"U": (H, K), "W": (H, H), "V": (K, H), "b": (H,), "c": (K,)}
+    params = init_params(40, 30, np.random.default_rng(0))
+    assert {k: a.shape for k, a in params.items()} == param_shapes(40, 30)
+    assert all(a.dtype == np.float64 for a in params.values())
+    # the article's U(-1/sqrt(n), 1/sqrt(n)), n the fan-in; it fills the interval
+    assert 0.9 / math.sqrt(30) < np.abs(params["U"]).max() <= 1 / math.sqrt(30)
+    for k in ("W", "V"):
+        assert 0.9 / math.sqrt(40) < np.abs(params[k]).max() <= 1 / math.sqrt(40)
+    assert not params["b"].any() and not params["c"].any()
+    randn = init_params(40, 30, np.random.default_rng(0), "randn", np.float32)
+    assert all(a.dtype == np.float32 for a in randn.values())
+    assert np.std(randn["W"]) == pytest.approx(0.01, rel=0.1)
+    with pytest.raises(ValueError, match="init"):
+        init_params(4, 3, np.random.default_rng(0), "xavier")
+
+
+def test_init_is_reproducible_from_the_generator():
+    a = init_params(8, 5, np.random.default_rng(42))
+    b = init_params(8, 5, np.random.default_rng(42))
+    c = init_params(8, 5, np.random.default_rng(43))
+    assert all(np.array_equal(a[k], b[k]) for k in PARAM_NAMES)
+    assert not np.array_equal(a["W"], c["W"])
+
+
+def test_forward_is_the_article_recurrence():
+    params, inputs, targets, h0 = setup(B=2)
+    U, W, V, b, c = (params[k] for k in PARAM_NAMES)
+    h0_copy = h0.copy()
+    fw = forward(params, inputs, targets, h0)
+    assert fw.hs.shape == (T + 1, 2, H) and fw.ps.shape == (T, 2, K) and fw.losses.shape == (T, 2)
+    np.testing.assert_array_equal(fw.hs[0], h0)
+    np.testing.assert_array_equal(h0, h0_copy)  # the carried state is not modified
+    for s in range(2):
+        h = h0[s]
+        total = 0.0
+        for t in range(T):
+            h = np.tanh(U[:, inputs[t, s]] + W @ h + b)
+            o = V @ h + c
+            y = np.exp(o) / np.exp(o).sum()
+            np.testing.assert_allclose(fw.hs[t + 1, s], h, rtol=1e-12)
+            np.testing.assert_allclose(fw.ps[t, s], y, rtol=1e-12)
+            assert fw.losses[t, s] == pytest.approx(-math.log(y[targets[t, s]]), rel=1e-12)
+            total += -math.log(y[targets[t, s]])
+        assert fw.losses[:, s].sum() == pytest.approx(total, rel=1e-12)
+    assert fw.loss == pytest.approx(fw.losses.sum(axis=0).mean(), rel=1e-15)
+
+
+def test_streams_are_independent_and_combined_by_the_mean():
+    # B streams in one pass == B single-stream passes: loss is their mean, gradients the mean of
+    # theirs, and each stream's ||dL/dh(t)|| is that of its own loss.
+    B = 4
+    params, inputs, targets, h0 = setup(B=B, seed=1)
+    fw = forward(params, inputs, targets, h0)
+    grads, dh_norms = backward(params, fw)
+    assert dh_norms.shape == (T, B)
+    singles = []
+    for s in range(B):
+        fw_s = forward(params, inputs[:, s : s + 1], targets[:, s : s + 1], h0[s : s + 1])
+        g_s, n_s = backward(params, fw_s)
+        singles.append((fw_s.loss, g_s))
+        np.testing.assert_allclose(fw.hs[:, s], fw_s.hs[:, 0], rtol=1e-13)
+        np.testing.assert_allclose(dh_norms[:, s], n_s[:, 0], rtol=1e-12)
+    assert fw.loss == pytest.approx(np.mean([loss for loss, _ in singles]), rel=1e-13)
+    for k in PARAM_NAMES:
+        mean = np.mean([g[k] for _, g in singles], axis=0)
+        np.testing.assert_allclose(grads[k], mean, rtol=1e-11, atol=1e-14)
+
+
+def test_backward_shapes_and_structure():
+    params, inputs, targets, h0 = setup(B=3, seed=2)
+    saved = {k: a.copy() for k, a in params.items()}
+    loss, grads, fw = loss_and_grads(params, inputs, targets, h0)
+    assert loss == fw.loss
+    assert {k: g.shape for k, g in grads.items()} == param_shapes(H, K)
+    for k in PARAM_NAMES:
+        np.testing.assert_array_equal(params[k], saved[k])  # backward leaves weights alone
+    # U x(t) reads column x(t): characters never input get no gradient in U
+    unused = sorted(set(range(K)) - set(inputs.ravel().tolist()))
+    if unused:
+        assert not grads["U"][:, unused].any()
+    # softmax + cross-entropy: dL/dc sums to 0 (each y - onehot sums to 0)
+    assert abs(grads["c"].sum()) < 1e-12
+    assert np.all(np.isfinite(fw.hs[-1]))
+
+
+def test_float32_stays_float32_and_agrees_with_float64():
+    params, inputs, targets, h0 = setup(B=2, seed=3)
+    p32 = {k: a.astype(np.float32) for k, a in params.items()}
+    fw32 = forward(p32, inputs, targets, h0.astype(np.float32))
+    g32, _ = backward(p32, fw32)
+    assert fw32.hs.dtype == np.float32 and all(g.dtype == np.float32 for g in g32.values())
+    fw64 = forward(params, inputs, targets, h0)
+    g64, _ = backward(params, fw64)
+    assert fw32.loss == pytest.approx(fw64.loss, rel=1e-5)
+    for k in PARAM_NAMES:
+        np.testing.assert_allclose(g32[k], g64[k], rtol=1e-3, atol=1e-5)
+
+
+def test_dh_norms_show_the_gradient_flowing_back_in_time():
+    # with a tiny W almost nothing flows back: ||dL/dh(t)|| is just the output's own share
+    params, inputs, targets, h0 = setup(B=1, seed=4)
+    params["W"] = params["W"] * 1e-6
+    fw = forward(params, inputs, targets, h0)
+    _, norms = backward(params, fw)
+    dy = fw.ps[:, 0].copy()
+    dy[np.arange(T), targets[:, 0]] -= 1
+    np.testing.assert_allclose(norms[:, 0], np.linalg.norm(dy @ params["V"], axis=1), rtol=1e-4)

@@ -1,0 +1,269 @@
+"""Figure builders for the Inspect and Sample pages: pure functions from the views in
+ui/inspect_data.py and ui/sample_data.py to plotly go.Figure objects. No Streamlit here.
+
+Conventions: the main trace is always data[0] (tests read its z); time runs along x with the
+input characters (whitespace made visible) as tick labels on numeric positions, so repeated
+characters stay separate columns; only single characters go into plotly text fields, so no user
+text can form plotly's pseudo-HTML tags.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+from ui.inspect_data import GradCheckResult, GradFlow, HiddenView, SoftmaxView, TextGrid
+from ui.sample_data import SampleResult
+
+DIVERGING = "RdBu_r"   # blue negative, white 0, red positive
+MAX_TICKS = 100        # tick labels per axis before they are thinned
+MONO = "DejaVu Sans Mono, Menlo, Consolas, monospace"
+
+
+def _char_axis(labels: list[str], title: str = "t (input character)") -> dict:
+    """A numeric axis 0..T-1 labelled with characters (every n-th when there are many)."""
+    step = max(1, math.ceil(len(labels) / MAX_TICKS))
+    idx = list(range(0, len(labels), step))
+    return {"title": {"text": title}, "tickmode": "array", "tickvals": idx,
+            "ticktext": [labels[i] for i in idx], "tickangle": 0,
+            "tickfont": {"family": MONO}, "range": [-0.5, len(labels) - 0.5]}
+
+
+def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
+    fig.update_layout(title={"text": title}, height=height, margin={"l": 60, "r": 20, "t": 50, "b": 50})
+    return fig
+
+
+def _empty(title: str, message: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return _layout(fig, title, 200)
+
+
+# --- hidden states ------------------------------------------------------------------------------
+
+
+def hidden_state_figure(view: HiddenView, title: str = "Hidden state h(t)") -> go.Figure:
+    """Units × time steps, colour fixed to tanh's range [-1, 1]."""
+    n, T = view.z.shape
+    units = [f"h{u}" for u in view.units]
+    custom = np.broadcast_to(np.array(view.labels, dtype=object), (n, T))
+    fig = go.Figure(go.Heatmap(
+        z=view.z, x=list(range(T)), y=units, customdata=custom,
+        zmin=-1.0, zmax=1.0, zmid=0.0, colorscale=DIVERGING,
+        colorbar={"title": {"text": "h"}},
+        hovertemplate="t=%{x} input '%{customdata}'<br>unit %{y}: %{z:.3f}<extra></extra>",
+    ))
+    fig.update_xaxes(**_char_axis(view.labels))
+    fig.update_yaxes(title={"text": "hidden unit"}, autorange="reversed", type="category")
+    shown = f" ({n} of {view.total_units} units)" if n < view.total_units else ""
+    return _layout(fig, title + shown, int(min(720, max(260, 90 + 7 * n))))
+
+
+def _text_figure(grid: TextGrid, title: str, zmin: float, zmax: float, colorscale: str | list,
+                 value_name: str, zmid: float | None = None) -> go.Figure:
+    rows, width = grid.z.shape
+    fig = go.Figure(go.Heatmap(
+        z=grid.z, text=grid.text, texttemplate="%{text}", customdata=grid.position,
+        textfont={"family": MONO, "size": 16}, zmin=zmin, zmax=zmax, zmid=zmid,
+        colorscale=colorscale, xgap=1, ygap=1, hoverongaps=False,
+        showscale=False,  # a one-row strip squeezes a colour bar: the title states the scale
+        hovertemplate=f"char %{{customdata}} '%{{text}}'<br>{value_name}: %{{z:.3f}}<extra></extra>",
+    ))
+    fig.update_xaxes(visible=False, range=[-0.5, width - 0.5])
+    fig.update_yaxes(visible=False, autorange="reversed")
+    return _layout(fig, title, 90 + 36 * rows)
+
+
+def unit_text_figure(grid: TextGrid, unit: int) -> go.Figure:
+    """The text coloured by one unit's activation after reading each character (Karpathy's
+    "visualizing recurrent networks"): blue -1, white 0, red +1."""
+    return _text_figure(grid, f"Text coloured by unit h{unit} (blue −1, white 0, red +1)", -1.0, 1.0,
+                        DIVERGING, f"h{unit}", 0.0)
+
+
+def surprise_text_figure(grid: TextGrid, vocab_size: int) -> go.Figure:
+    """The text coloured by the surprise -ln p of each character given what came before; full red
+    at ln K, the loss of a uniform guess. The first character is never predicted (blank)."""
+    zmax = math.log(max(vocab_size, 2))
+    return _text_figure(grid, f"Each predicted character coloured by its surprise -ln p (white 0, red ≥ "
+                              f"ln K = {zmax:.2f}, a uniform guess)", 0.0, zmax, "Reds", "-ln p")
+
+
+# --- softmax per time step ----------------------------------------------------------------------
+
+
+def softmax_topk_figure(view: SoftmaxView) -> go.Figure:
+    """Top-k candidates for the next character at each step (cells: candidate, colour: p), with
+    the true next character outlined where it made the top k."""
+    T, k = view.top_p.shape
+    ranks = [str(r + 1) for r in range(k)]
+    z = view.top_p.T                                      # (k, T)
+    text = [[view.top_chars[t][r] for t in range(T)] for r in range(k)]
+    truth = np.broadcast_to(np.array(view.targets, dtype=object), (k, T))
+    fig = go.Figure(go.Heatmap(
+        z=z, x=list(range(T)), y=ranks, text=text, texttemplate="%{text}", customdata=truth,
+        textfont={"family": MONO, "size": 14}, zmin=0.0, zmax=1.0, colorscale="Blues", xgap=1, ygap=1,
+        colorbar={"title": {"text": "p"}},
+        hovertemplate="t=%{x}: candidate '%{text}' p=%{z:.3f}<br>true next: '%{customdata}'<extra></extra>",
+    ))
+    hit_t, hit_r = np.nonzero(view.top_is_target)
+    fig.add_trace(go.Scatter(
+        x=hit_t.tolist(), y=[ranks[r] for r in hit_r], mode="markers", name="true next char",
+        marker={"symbol": "square-open", "size": 24, "line": {"width": 3}, "color": "#e6550d"},
+        hoverinfo="skip",
+    ))
+    fig.update_xaxes(**_char_axis(view.inputs))
+    fig.update_yaxes(title={"text": "rank"}, autorange="reversed", type="category")
+    fig.update_layout(showlegend=True, legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right",
+                                               "yanchor": "bottom"})
+    return _layout(fig, f"Top {k} next-character candidates per step", 140 + 32 * k)
+
+
+def loss_terms_figure(view: SoftmaxView) -> go.Figure:
+    """Each step's loss term -ln p(true next) as bars (they add up to the chunk loss), p(true next)
+    as a line on the right axis, and the uniform-guess level ln K."""
+    T = len(view.losses)
+    x = list(range(T))
+    custom = np.array([view.inputs, view.targets], dtype=object).T  # (T, 2)
+    fig = go.Figure(go.Bar(
+        x=x, y=view.losses, name="-ln p (loss term)", customdata=custom, marker={"color": "#d62728"},
+        hovertemplate="t=%{x}: '%{customdata[0]}' → '%{customdata[1]}'<br>-ln p = %{y:.3f}<extra></extra>",
+    ))
+    fig.add_trace(go.Scatter(x=x, y=view.p_target, name="p(true next)", yaxis="y2", mode="lines+markers",
+                             line={"color": "#0b5cad"},
+                             hovertemplate="t=%{x}: p = %{y:.3f}<extra></extra>"))
+    fig.add_hline(y=math.log(max(view.vocab_size, 2)), line_dash="dot", line_color="#555555",
+                  annotation_text="ln K (uniform guess)", annotation_position="top left")
+    fig.update_xaxes(**_char_axis(view.inputs))
+    fig.update_layout(
+        yaxis={"title": {"text": "-ln p (nats)"}, "rangemode": "tozero"},
+        yaxis2={"title": {"text": "p(true next)"}, "overlaying": "y", "side": "right", "range": [0, 1],
+                "tickmode": "linear", "tick0": 0, "dtick": 0.25, "showgrid": False},
+        legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
+    )
+    return _layout(fig, f"Loss terms: Σ = {float(view.losses.sum()):.3f} nats (this chunk's loss)", 340)
+
+
+# --- gradient flow through time -----------------------------------------------------------------
+
+
+def grad_flow_figure(dh_norms: np.ndarray, labels: list[str]) -> go.Figure:
+    """||dL/dh(t)|| against t: how much of the chunk loss's gradient reaches each step."""
+    fig = go.Figure(go.Scatter(
+        x=list(range(len(dh_norms))), y=np.maximum(dh_norms, 1e-30), mode="lines+markers",
+        name="‖dL/dh(t)‖", customdata=labels,
+        hovertemplate="t=%{x} ('%{customdata}'): ‖dL/dh‖ = %{y:.3g}<extra></extra>",
+    ))
+    fig.update_xaxes(**_char_axis(labels))
+    fig.update_yaxes(title={"text": "‖dL/dh(t)‖"}, type="log")
+    return _layout(fig, "Gradient reaching each step of the chunk", 320)
+
+
+def grad_flow_history_figure(flow: GradFlow) -> go.Figure:
+    """Training step × t, colour log10 ||dL/dh(t)||: vanishing gradients show as a dark left side."""
+    if len(flow.steps) == 0:
+        return _empty("Gradient flow over training", "No steps recorded yet")
+    z = np.log10(np.maximum(flow.norms, 1e-30))  # (n, T)
+    fig = go.Figure(go.Heatmap(
+        z=z, x=list(range(flow.norms.shape[1])), y=flow.steps, colorscale="Viridis",
+        colorbar={"title": {"text": "log10 ‖dL/dh‖"}},
+        hovertemplate="step %{y}, t=%{x}: log10 ‖dL/dh‖ = %{z:.2f}<extra></extra>",
+    ))
+    fig.update_xaxes(title={"text": "t (position in the chunk)"})
+    fig.update_yaxes(title={"text": "training step"})
+    return _layout(fig, "Gradient flow over training (stream 0)", 380)
+
+
+# --- weights and optimizer ----------------------------------------------------------------------
+
+WEIGHT_KINDS = ("weights", "update", "step size")
+
+
+def weight_figure(matrix: np.ndarray, row_labels: list[str], col_labels: list[str], title: str,
+                  kind: str = "weights") -> go.Figure:
+    """A parameter (2-D; a vector as one row) as a heatmap. Weights and updates use a diverging
+    scale symmetric about 0; step sizes (always positive, spread over decades) log10 Viridis."""
+    if kind not in WEIGHT_KINDS:
+        raise ValueError(f"kind must be one of {WEIGHT_KINDS}, got {kind!r}")
+    rows, cols = matrix.shape
+    if kind == "step size":
+        z = np.log10(np.maximum(matrix, 1e-30))
+        scale: dict = {"colorscale": "Viridis", "colorbar": {"title": {"text": "log10 step"}}}
+        hover = "log10 step = %{z:.2f}"
+    else:
+        m = float(np.max(np.abs(matrix))) if matrix.size else 0.0
+        m = m if m > 0 else 1.0
+        z = matrix
+        scale = {"colorscale": DIVERGING, "zmin": -m, "zmax": m, "zmid": 0.0,
+                 "colorbar": {"title": {"text": "Δ" if kind == "update" else "w"}}}
+        hover = "%{z:.3g}"
+    fig = go.Figure(go.Heatmap(
+        z=z, x=list(range(cols)), y=list(range(rows)), **scale,
+        customdata=np.broadcast_to(np.array(col_labels, dtype=object), (rows, cols)),
+        text=np.broadcast_to(np.array(row_labels, dtype=object)[:, None], (rows, cols)),
+        hovertemplate=f"row %{{text}}, column %{{customdata}}: {hover}<extra></extra>",
+    ))
+    fig.update_xaxes(**_char_axis(col_labels, title=""))
+    step = max(1, math.ceil(rows / MAX_TICKS))
+    fig.update_yaxes(tickmode="array", tickvals=list(range(0, rows, step)),
+                     ticktext=row_labels[::step], autorange="reversed", tickfont={"family": MONO})
+    return _layout(fig, title, int(min(640, max(170, 110 + 4 * rows))))
+
+
+def gradcheck_figure(result: GradCheckResult) -> go.Figure:
+    names = list(result.errors)
+    errs = [max(e, 1e-16) for e in result.errors.values()]
+    fig = go.Figure(go.Bar(x=names, y=errs, marker={"color": "#0b5cad"},
+                           hovertemplate="%{x}: %{y:.2e}<extra></extra>"))
+    fig.add_hline(y=1e-5, line_dash="dot", annotation_text="1e-5: backprop agrees",
+                  annotation_position="top left")
+    fig.update_yaxes(type="log", title={"text": "relative error"})
+    return _layout(fig, f"Gradient check at step {result.step}", 300)
+
+
+# --- sampling -----------------------------------------------------------------------------------
+
+
+def sample_distribution_figure(result: SampleResult) -> go.Figure:
+    """For each generated character (x, labelled with it) the top-k distribution it was drawn from
+    (rows by rank); the drawn candidate is outlined. Hover a column to read its top k."""
+    n, k = result.top_p.shape
+    chars = result.visible
+    z = result.top_p.T                                                     # (k, n)
+    text = [[result.top_chars[i][r] for i in range(n)] for r in range(k)]
+    ranks = [str(r + 1) for r in range(k)]
+    drawn = np.broadcast_to(np.array(chars, dtype=object), (k, n))
+    fig = go.Figure(go.Heatmap(
+        z=z, x=list(range(n)), y=ranks, text=text, texttemplate="%{text}" if n <= 120 else None,
+        customdata=drawn, textfont={"family": MONO, "size": 13}, zmin=0.0, zmax=1.0,
+        colorscale="Blues", xgap=1, ygap=1, colorbar={"title": {"text": "p"}},
+        hovertemplate=("position %{x} (drew '%{customdata}')<br>rank %{y}: '%{text}' p=%{z:.3f}"
+                       "<extra></extra>"),
+    ))
+    hit_x = [i for i in range(n) if chars[i] in result.top_chars[i]]
+    hit_y = [ranks[result.top_chars[i].index(chars[i])] for i in hit_x]
+    size = int(min(20, max(4, 1000 / max(n, 1))))  # about one column wide
+    fig.add_trace(go.Scatter(x=hit_x, y=hit_y, mode="markers", name="drawn", hoverinfo="skip",
+                             marker={"symbol": "square-open", "size": size, "color": "#e6550d",
+                                     "line": {"width": 2 if size > 8 else 1}}))
+    fig.update_xaxes(**_char_axis(chars, title="generated character"))
+    fig.update_yaxes(title={"text": "rank"}, autorange="reversed", type="category")
+    fig.update_layout(showlegend=False)
+    return _layout(fig, f"The distribution behind each character (top {k})", 140 + 28 * k)
+
+
+def position_figure(result: SampleResult, position: int) -> go.Figure:
+    """Bars of the top-k candidates at one position; the drawn character in orange."""
+    chosen = result.visible[position]
+    cands = result.top_chars[position]
+    colors = ["#e6550d" if c == chosen else "#0b5cad" for c in cands]
+    fig = go.Figure(go.Bar(x=[f"{r + 1}. {c}" for r, c in enumerate(cands)], y=result.top_p[position],
+                           marker={"color": colors}, hovertemplate="%{x}: p=%{y:.3f}<extra></extra>"))
+    fig.update_yaxes(title={"text": "p"}, range=[0, 1])
+    fig.update_xaxes(tickfont={"family": MONO})
+    return _layout(fig, f"Position {position}: drew '{chosen}' (p = {result.chosen_p[position]:.3f})", 300)

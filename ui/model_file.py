@@ -1,0 +1,101 @@
+"""Save / load model (sidebar): the current model as a checkpoint download, and an upload that
+resumes from one.
+
+The download carries weights, optimizer state and the position in the text (rnn_core.checkpoint),
+generated when clicked, so it is always the current step and costs nothing per rerun. An upload
+stays in memory (never written to or read from disk) and is refused, with the current model left
+as it was, unless it is a checkpoint for this text's vocabulary that fits this server.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+import streamlit as st
+
+from rnn_core import checkpoint
+from rnn_core.checkpoint import CheckpointError
+from rnn_core.config import ConfigError
+from ui.state import AppState, set_widget_values
+from ui.text import escape_markdown
+from ui.train_settings import KEYS as SETTING_KEYS
+from ui.worker import TrainingSession, check_config
+
+log = logging.getLogger(__name__)
+
+
+def upload_limit_mb() -> int:
+    """The checkpoint upload limit: the server refuses any upload over server.maxUploadSize
+    whatever a widget says, and checkpoint.from_bytes anything over MAX_CHECKPOINT_BYTES."""
+    server_mb = int(st.get_option("server.maxUploadSize"))
+    return max(1, min(server_mb, checkpoint.MAX_CHECKPOINT_BYTES // 2**20))
+
+
+def checkpoint_bytes(session: TrainingSession) -> bytes:
+    """The session's model as .npz bytes, taken under the lock: one whole step, never half."""
+    return session.read(checkpoint.to_bytes)
+
+
+def load_checkpoint(state: AppState, raw: bytes) -> str:
+    """Resume from checkpoint bytes on the current text; returns what to tell the user.
+
+    Raises CheckpointError or ConfigError (messages meant for the user) before anything changes:
+    the running model is only replaced by a fully restored one, and training is paused first.
+    """
+    limit = upload_limit_mb()
+    if len(raw) > limit * 2**20:  # the browser enforces it too, but a script can bypass it
+        raise CheckpointError(f"The file is {len(raw) / 2**20:.1f} MB; the limit is {limit} MB.")
+    ckpt = checkpoint.from_bytes(raw)
+    # Before restore() allocates: the file's settings may be valid yet too big for this server.
+    check_config(ckpt.config, len(ckpt.vocab))
+    trainer = checkpoint.restore(ckpt, state.corpus)
+    state.session.install(trainer)
+    state.draft = trainer.config  # the Train page shows (and a Reset rebuilds) the loaded settings
+    set_widget_values(**{k: getattr(trainer.config, k) for k in SETTING_KEYS})
+    return (f"Loaded a model at step {trainer.step_count:,} (hidden {trainer.config.hidden}, "
+            f"{trainer.config.optimizer}). Press Play to continue training it.")
+
+
+def _load_upload(state: AppState, raw: bytes) -> tuple[bool, str]:
+    try:
+        return True, load_checkpoint(state, raw)
+    except (CheckpointError, ConfigError) as exc:
+        # The message may quote the file (its vocabulary, its settings): show it as plain text.
+        return False, (f"This model was not loaded: {escape_markdown(str(exc), 600)} "
+                       "The current model is unchanged.")
+    except MemoryError:
+        return False, "This model is too large for this server. The current model is unchanged."
+    except Exception:  # a bug, not the user's file: log it, say so, keep the session alive
+        log.exception("loading an uploaded checkpoint failed")
+        return False, ("This file could not be read as a model checkpoint. "
+                       "The current model is unchanged.")
+
+
+def model_file_panel(state: AppState) -> None:
+    """Download and upload widgets, keyed model_download and model_upload."""
+    st.download_button(
+        "Download model (.npz)", data=partial(checkpoint_bytes, state.session),
+        file_name="unrolled-model.npz", mime="application/octet-stream", key="model_download",
+        on_click="ignore", icon=":material/download:", width="stretch",
+        help="Weights, optimizer state and position in the text, at the current step. Load it "
+             "later (on the same text) to continue exactly where it stopped.")
+    limit = upload_limit_mb()
+    upload = st.file_uploader(
+        f"Load a model (.npz, at most {limit} MB)", type=["npz"], key="model_upload",
+        max_upload_size=limit,
+        help="A model downloaded from Unrolled, for the text in use. It replaces the current "
+             "model (training pauses). The file stays in memory and is never saved.")
+    if upload is None:
+        state.model_file = None
+    elif state.model_file is None or state.model_file[0] != upload.file_id:
+        loaded, message = _load_upload(state, upload.getvalue())  # once per uploaded file
+        state.model_file = (upload.file_id, loaded, message)
+        if loaded:
+            st.rerun()  # redraw the status and every page with the loaded model
+    if state.model_file is not None:
+        _, loaded, message = state.model_file
+        if loaded:
+            st.success(message, icon=":material/check_circle:")
+        else:
+            st.error(message, icon=":material/block:")
