@@ -143,8 +143,8 @@ with tabs[3]:
 
 with tabs[4]:
     if tabs[4].open:
-        text = st.text_area("Your own text", value="Beautiful is better than ugly.", key="own_text",
-                            max_chars=data.MAX_OWN_TEXT + 1,
+        example = data.default_own_text(state.corpus.vocab, state.corpus.text)
+        text = st.text_area("Your own text", value=example, key="own_text", max_chars=data.MAX_OWN_TEXT + 1,
                             help="Read from a zero hidden state with the current weights.")
         order, unit = unit_controls("own_")
         k = st.slider("Candidates per step", 1, 10, data.TOP_K, key="own_top_k")
@@ -179,5 +179,6 @@ with tabs[5]:
         if result is not None:
             st.caption(f"Step {result.step:,} · {result.entries} entries per parameter · "
                        f"{result.steps_checked} time steps · {result.seconds:.2f} s")
-            st.dataframe(data.gradcheck_table(result), key="gradcheck_table", hide_index=True)
+            st.dataframe(data.gradcheck_table(result), key="gradcheck_table", hide_index=True,
+                         column_config={"relative error": st.column_config.NumberColumn(format="%.2e")})
             st.plotly_chart(charts.gradcheck_figure(result), key="gradcheck_chart")

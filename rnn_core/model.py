@@ -93,16 +93,12 @@ class FlatParams(dict):
     def _attach(self, shapes: Mapping[str, tuple[int, ...]], dtype: np.dtype,
                 buffer: np.ndarray | None = None) -> None:
         self.layout = tuple((k, tuple(shape)) for k, shape in shapes.items())
-        sizes = [math.prod(shape) for _, shape in self.layout]
+        total, slices = _slices(self.layout)
         if buffer is None:
-            buffer = np.empty(sum(sizes), dtype)
+            buffer = np.empty(total, dtype)
         self._buffer = buffer
-        views, start = [], 0
-        for (_, shape), size in zip(self.layout, sizes, strict=True):
-            views.append(buffer[start : start + size].reshape(shape))
-            start += size
-        self._views = tuple(views)
-        dict.update(self, zip(shapes, views, strict=True))
+        self._views = tuple(buffer[start:stop].reshape(shape) for start, stop, shape in slices)
+        dict.update(self, zip(shapes, self._views, strict=True))
 
     def flat(self) -> np.ndarray | None:
         """The buffer all entries are views of, or None if an entry was replaced since."""
@@ -115,6 +111,17 @@ class FlatParams(dict):
 
     def __copy__(self) -> FlatParams:
         return self.alias()
+
+
+@functools.cache
+def _slices(layout: tuple[tuple[str, tuple[int, ...]], ...]) -> tuple[int, list[tuple[int, int, tuple]]]:
+    """Total size and (start, stop, shape) of each array of a FlatParams layout."""
+    slices, start = [], 0
+    for _, shape in layout:
+        stop = start + math.prod(shape)
+        slices.append((start, stop, shape))
+        start = stop
+    return start, slices
 
 
 def flat_buffers(*dicts: Mapping[str, np.ndarray]) -> list[np.ndarray] | None:
@@ -152,7 +159,8 @@ class Forward:
     @property
     def loss(self) -> float:
         """Chunk loss: sum over time, mean over streams."""
-        return float(self.losses.sum(axis=0).mean())
+        per_stream = self.losses.sum(axis=0)  # (B,)
+        return float(per_stream.sum()) / per_stream.size
 
 
 def _softmax_rows(o: np.ndarray) -> np.ndarray:
@@ -183,18 +191,22 @@ def forward(params: Params, inputs: np.ndarray, targets: np.ndarray, h0: np.ndar
     U, W, V, b, c = (params[k] for k in PARAM_NAMES)
     T, B = inputs.shape
     H, K = U.shape
-    # Contiguous copies of the transposed weights: a gather or product reads them row by row.
-    UT = np.ascontiguousarray(U.T, W.dtype) if T * B > K else U.T  # (K, H)
+    # Contiguous copies of the transposed weights: a product reads them row by row.
     WT = np.ascontiguousarray(W.T)           # (H, H)
     VT = np.ascontiguousarray(V.T, W.dtype)  # (H, K)
-    # U x(t) + b for every t at once: x(t) is one-hot, so U x(t) is row x(t) of U^T. (T, B, H)
-    xU = np.take(UT, inputs, axis=0)
-    xU += b
+    # U x(t) + b for every t at once: x(t) is one-hot, so U x(t) is row x(t) of U^T, and adding
+    # b to the K rows of U^T before gathering them costs less than adding it to T*B rows after.
+    if T * B > K:
+        UTb = U.T + b                        # (K, H)
+        xU = np.take(UTb, inputs, axis=0)    # (T, B, H)
+    else:
+        xU = U.T[inputs]                     # (T, B, H)
+        xU += b
     hs = np.empty((T + 1, B, H), dtype=W.dtype)
     hs[0] = h0
     for t in range(T):
         h = hs[t + 1]                # (B, H)
-        np.dot(hs[t], WT, out=h)     # W h(t-1)
+        hs[t].dot(WT, out=h)         # W h(t-1)
         h += xU[t]
         np.tanh(h, out=h)
     # o(t) = V h(t) + c for all t in one matrix product: (T*B, H) @ (H, K).
@@ -245,7 +257,7 @@ def backward(params: Params, fw: Forward) -> tuple[Params, np.ndarray]:
             dh[t] += dh_next                 # plus what flows back from t+1 through W
         dhraw[t] *= dh[t]
         if t:
-            np.dot(dhraw[t], W, out=dh_next)  # dL/dh(t-1) through W
+            dhraw[t].dot(W, out=dh_next)  # dL/dh(t-1) through W
     dh_norms = np.sqrt(np.einsum("tbh,tbh->tb", dh, dh)).astype(np.float64, copy=False)  # (T, B)
     dhraw2 = dhraw.reshape(N, H)
     np.dot(dhraw2.T, hs_in, out=dW)          # (H, H)
@@ -264,8 +276,16 @@ def _scatter_columns(dU: np.ndarray, ids: np.ndarray, rows: np.ndarray) -> None:
     """
     H, K = dU.shape
     dU[...] = 0
-    # One flat scatter-add: element (i, j) of rows goes to dU[j, ids[i]], i.e. j * K + ids[i].
-    np.add.at(dU.ravel(), (np.arange(0, H * K, K) + ids[:, None]).ravel(), rows.ravel())
+    if len(ids) <= K:
+        # One flat scatter-add: element (i, j) of rows goes to dU[j, ids[i]], i.e. j * K + ids[i].
+        np.add.at(dU.ravel(), (np.arange(0, H * K, K) + ids[:, None]).ravel(), rows.ravel())
+        return
+    # Many rows (batched): sort them by id and add up each run of equal ids (np.add.at is slower
+    # per element, and a one-hot matrix product does K times the work).
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order]
+    starts = np.flatnonzero(np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1])))
+    dU[:, sorted_ids[starts]] = np.add.reduceat(rows[order], starts, axis=0).T
 
 
 def loss_and_grads(params: Params, inputs: np.ndarray, targets: np.ndarray,

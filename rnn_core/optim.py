@@ -8,6 +8,7 @@ which is what checkpoints save.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,7 +72,11 @@ def _clip_flat(grads: FlatParams, g: np.ndarray, mode: str, clip: float, pre: di
     """clip_gradients on gradients stored as one vector g: the same results in a few NumPy calls
     over all parameters at once, and no copy at all when nothing needs clipping."""
     if mode == "value":
-        if g.max() <= clip and g.min() >= -clip:  # the usual case: nothing to clip (False for NaN)
+        # Nothing to clip, the usual case: no entry exceeds its parameter's norm (with a margin for
+        # the rounding of the norm), so only parameters with a larger norm need looking at (all
+        # comparisons are False for NaN).
+        if all(n <= 0.99 * clip or (a.max() <= clip and a.min() >= -clip)
+               for a, n in zip(grads.values(), pre.values(), strict=True)):
             clipped, n_clipped, post = grads.alias(), 0, dict(pre)
         else:
             c = np.clip(g, -clip, clip)
@@ -108,6 +113,7 @@ class Optimizer:
     def __init__(self, params: Params) -> None:
         self.t = 0  # number of updates taken
         self.state: dict[str, Params] = {slot: _zeros_like(params) for slot in self.slots}
+        self._work: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
     slots: tuple[str, ...] = ()
 
@@ -124,6 +130,16 @@ class Optimizer:
     def _update(self, p: np.ndarray, g: np.ndarray, lr: float, *state: np.ndarray) -> None:
         """Update p in place from its gradient g and its state arrays (one per slot, in order)."""
         raise NotImplementedError
+
+    def _scratch(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Two work arrays shaped like p, kept between steps. Allocating the temporaries afresh
+        each step is slow for large arrays: each is new memory from the OS (mmap) and page-faults
+        on first touch, which cost more than the arithmetic here."""
+        key = (p.shape, p.dtype)
+        work = self._work.get(key)
+        if work is None:
+            work = self._work[key] = (np.empty_like(p), np.empty_like(p))
+        return work
 
     def effective_lr(self, k: str, lr: float) -> np.ndarray | None:
         """The per-weight step size lr / sqrt(...) of adaptive methods; None for SGD/momentum."""
@@ -144,7 +160,9 @@ class SGD(Optimizer):
     name = "sgd"
 
     def _update(self, p: np.ndarray, g: np.ndarray, lr: float, *state: np.ndarray) -> None:
-        p -= lr * g
+        step, _ = self._scratch(p)
+        np.multiply(lr, g, out=step)
+        p -= step
 
 
 class Momentum(Optimizer):
@@ -156,9 +174,11 @@ class Momentum(Optimizer):
 
     def _update(self, p: np.ndarray, g: np.ndarray, lr: float, *state: np.ndarray) -> None:
         (v,) = state
+        step, _ = self._scratch(p)
         v *= self.mu
         v += g
-        p -= lr * v
+        np.multiply(lr, v, out=step)
+        p -= step
 
 
 class Adagrad(Optimizer):
@@ -169,9 +189,10 @@ class Adagrad(Optimizer):
 
     def _update(self, p: np.ndarray, g: np.ndarray, lr: float, *state: np.ndarray) -> None:
         (mem,) = state
-        tmp = np.multiply(g, g)
+        tmp, step = self._scratch(p)
+        np.multiply(g, g, out=tmp)
         mem += tmp
-        step = np.multiply(-lr, g)
+        np.multiply(-lr, g, out=step)
         np.add(mem, self.eps, out=tmp)
         np.sqrt(tmp, out=tmp)
         step /= tmp
@@ -190,13 +211,14 @@ class RMSProp(Optimizer):
 
     def _update(self, p: np.ndarray, g: np.ndarray, lr: float, *state: np.ndarray) -> None:
         (ms,) = state
+        tmp, step = self._scratch(p)
         ms *= self.rho
-        tmp = np.multiply(1.0 - self.rho, g)
+        np.multiply(1.0 - self.rho, g, out=tmp)
         tmp *= g
         ms += tmp
         np.sqrt(ms, out=tmp)
         tmp += self.eps
-        step = np.multiply(lr, g)
+        np.multiply(lr, g, out=step)
         step /= tmp
         p -= step
 
@@ -213,18 +235,20 @@ class Adam(Optimizer):
 
     def _update(self, p: np.ndarray, g: np.ndarray, lr: float, *state: np.ndarray) -> None:
         m, v = state
-        tmp = np.multiply(1.0 - self.beta1, g)
+        tmp, step = self._scratch(p)
+        np.multiply(1.0 - self.beta1, g, out=tmp)
         m *= self.beta1
         m += tmp
         np.multiply(1.0 - self.beta2, g, out=tmp)
         tmp *= g
         v *= self.beta2
         v += tmp
-        np.divide(v, 1.0 - self.beta2**self.t, out=tmp)  # v_hat
-        np.sqrt(tmp, out=tmp)
-        tmp += self.eps
-        step = np.divide(m, 1.0 - self.beta1**self.t)    # m_hat
-        step *= lr
+        # lr * m_hat / (sqrt(v_hat) + eps) with the bias corrections folded into two scalars:
+        # = (lr * sqrt(c2) / c1) * m / (sqrt(v) + eps * sqrt(c2)), c = 1 - beta^t.
+        c1, c2 = 1.0 - self.beta1**self.t, 1.0 - self.beta2**self.t
+        np.sqrt(v, out=tmp)
+        tmp += self.eps * math.sqrt(c2)
+        np.multiply(m, lr * math.sqrt(c2) / c1, out=step)
         step /= tmp
         p -= step
 

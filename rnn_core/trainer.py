@@ -52,7 +52,9 @@ VAL_COLUMNS = ("step", "chars_seen", "time", "val_bpc")
 def _finite(arrays: Params) -> bool:
     bufs = flat_buffers(arrays)  # one check over all arrays when they are stored as one vector
     if bufs is not None:
-        return bool(np.isfinite(bufs[0]).all())
+        # Any NaN or inf makes the sum of squares non-finite; only when it is (or overflowed) is
+        # every entry looked at.
+        return math.isfinite(np.dot(bufs[0], bufs[0])) or bool(np.isfinite(bufs[0]).all())
     return all(np.isfinite(a).all() for a in arrays.values())
 
 
@@ -289,7 +291,7 @@ class Trainer:
                             self.train_time, step_time, stats, T, val)
         self.history.append(record.as_row())
         self.last_record = record
-        self._undo = dataclasses.replace(undo, validated=val is not None)
+        self._undo = undo if val is None else dataclasses.replace(undo, validated=True)
         return record
 
     def _rollback(self, t_before: int) -> None:

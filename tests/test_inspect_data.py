@@ -149,6 +149,13 @@ def test_own_text_trace_matches_forward(trainer: Trainer):
     assert trace.dh_norms.shape == (len(text) - 1,)
 
 
+def test_default_own_text_is_readable():
+    vocab = corpus().vocab
+    assert data.default_own_text(vocab, TEXT) == TEXT[:60]  # no capital B in the small corpus
+    full = corpus(TEXT + data.OWN_TEXT_EXAMPLE)
+    assert data.default_own_text(full.vocab, full.text) == data.OWN_TEXT_EXAMPLE
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ("the ☃ cat é", "not in the training text's vocabulary.*'é', '☃'"),
     ("t", "at least two characters"),

@@ -18,7 +18,8 @@ from ui.inspect_data import GradCheckResult, GradFlow, HiddenView, SoftmaxView, 
 from ui.sample_data import SampleResult
 
 DIVERGING = "RdBu_r"   # blue negative, white 0, red positive
-MAX_TICKS = 100        # tick labels per axis before they are thinned
+MAX_TICKS = 100        # tick labels on a time / vocabulary axis before they are thinned
+MAX_ROW_TICKS = 32     # ... and on a vertical axis, where labels are as tall as a line of text
 MONO = "DejaVu Sans Mono, Menlo, Consolas, monospace"
 
 
@@ -160,7 +161,7 @@ def grad_flow_figure(dh_norms: np.ndarray, labels: list[str]) -> go.Figure:
         hovertemplate="t=%{x} ('%{customdata}'): ‖dL/dh‖ = %{y:.3g}<extra></extra>",
     ))
     fig.update_xaxes(**_char_axis(labels))
-    fig.update_yaxes(title={"text": "‖dL/dh(t)‖"}, type="log")
+    fig.update_yaxes(title={"text": "‖dL/dh(t)‖"}, type="log", exponentformat="e")
     return _layout(fig, "Gradient reaching each step of the chunk", 320)
 
 
@@ -209,7 +210,7 @@ def weight_figure(matrix: np.ndarray, row_labels: list[str], col_labels: list[st
         hovertemplate=f"row %{{text}}, column %{{customdata}}: {hover}<extra></extra>",
     ))
     fig.update_xaxes(**_char_axis(col_labels, title=""))
-    step = max(1, math.ceil(rows / MAX_TICKS))
+    step = max(1, math.ceil(rows / MAX_ROW_TICKS))
     fig.update_yaxes(tickmode="array", tickvals=list(range(0, rows, step)),
                      ticktext=row_labels[::step], autorange="reversed", tickfont={"family": MONO})
     return _layout(fig, title, int(min(640, max(170, 110 + 4 * rows))))
@@ -222,7 +223,7 @@ def gradcheck_figure(result: GradCheckResult) -> go.Figure:
                            hovertemplate="%{x}: %{y:.2e}<extra></extra>"))
     fig.add_hline(y=1e-5, line_dash="dot", annotation_text="1e-5: backprop agrees",
                   annotation_position="top left")
-    fig.update_yaxes(type="log", title={"text": "relative error"})
+    fig.update_yaxes(type="log", title={"text": "relative error"}, exponentformat="e")
     return _layout(fig, f"Gradient check at step {result.step}", 300)
 
 

@@ -183,6 +183,15 @@ def softmax_table(view: SoftmaxView) -> pd.DataFrame:
 # --- your own text ------------------------------------------------------------------------------
 
 
+OWN_TEXT_EXAMPLE = "Beautiful is better than ugly."
+
+
+def default_own_text(vocab: Vocab, corpus_text: str) -> str:
+    """A starting text the model can read: the example if the vocabulary covers it, else the
+    corpus's first characters."""
+    return OWN_TEXT_EXAMPLE if not vocab.unknown(OWN_TEXT_EXAMPLE) else corpus_text[:60]
+
+
 def own_text_trace(params: Params, vocab: Vocab, text: str, step: int = 0) -> ChunkTrace:
     """The hidden states, softmax and loss terms of `text` under `params`, read from a zero state:
     the same views as for a training chunk. Raises ValueError (a message for the user) when the

@@ -62,6 +62,8 @@ def _release(guard: _Guard) -> None:
 
 @st.cache_resource(scope="session", on_release=_release, show_spinner=False)
 def _guard(session_id: int, _session: TrainingSession) -> _Guard:
+    # Computed on the first run and again on the first run after a disconnect released it.
+    _session.resume_after_reconnect()
     return _Guard(_session)
 
 

@@ -41,6 +41,11 @@ MAX_TRAINING = int(os.environ.get("UNROLLED_MAX_TRAINING", "8"))  # concurrent p
 # maximal settings must not take the server down for the whole room.
 MAX_MODEL_MB = float(os.environ.get("UNROLLED_MAX_MODEL_MB", "256"))
 
+# How many workers may train at the same moment, process-wide. Small NumPy ops hold the GIL, so
+# with N workers training at once a click's script run gets about 1/(N+1) of it and waits; taking
+# turns keeps that near 1/2 whatever N, for about the same total steps/s (it is GIL-bound anyway).
+TRAIN_PARALLEL = max(1, int(os.environ.get("UNROLLED_TRAIN_PARALLEL", "1")))
+_train_gate = threading.BoundedSemaphore(TRAIN_PARALLEL)
 _registry_lock = threading.Lock()
 _playing: set[int] = set()  # ids of sessions whose worker is training now
 _threads: set[threading.Thread] = set()
@@ -127,6 +132,7 @@ class TrainingSession:
         self._play = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._resume_on_reconnect = False  # playing when the websocket closed (see close())
         # (monotonic time, step, chars seen) after each slice: the wall-clock training rate.
         self._progress: deque[tuple[float, int, int]] = deque(maxlen=RATE_SAMPLES)
 
@@ -230,8 +236,16 @@ class TrainingSession:
 
     def close(self) -> None:
         """Stop the thread (the tab closed). State stays, so a reconnect can press Play again."""
+        self._resume_on_reconnect = self.playing
         self.pause()
         self._stop.set()
+
+    def resume_after_reconnect(self) -> None:
+        """The websocket came back after close(): a brief network drop, not a closed tab. Training
+        that was running goes on (subject to the server's cap, like any Play)."""
+        if self._resume_on_reconnect:
+            self._resume_on_reconnect = False
+            self.play()
 
     # --- the thread ---------------------------------------------------------------------
 
@@ -252,7 +266,9 @@ class TrainingSession:
             while not stop.is_set():
                 if not self._play.wait(timeout=0.2):
                     continue
-                with self.lock:
+                with _train_gate, self.lock:  # gate first: a waiting worker holds no session lock
+                    if not self._play.is_set() or stop.is_set():
+                        continue  # paused while waiting for its turn
                     self._guarded(lambda: self.trainer.run_for(SLICE_S))
                     t = self.trainer
                     self._progress.append((time.monotonic(), t.step_count, t.chars_seen))

@@ -4,6 +4,7 @@ dimensions and sampling writes only characters of the corpus. Saves inspect.png 
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import Page
@@ -21,12 +22,15 @@ def vocab() -> str:
     return load_builtin(DEFAULT_CORPUS).vocab.chars
 
 
-def train_briefly(page: Page, min_steps: int) -> None:
-    """Play until the sidebar status reads at least `min_steps`, then Pause (charts hold still)."""
+def train_briefly(page: Page, min_steps: int, seconds: float) -> None:
+    """Play for about `seconds` and at least `min_steps` steps (the sidebar status), then Pause so
+    the charts hold still. Time-based: on a busy 2-core machine steps/s vary tenfold."""
+    start = time.monotonic()
     page.locator(".st-key-play button").click()
     page.wait_for_function(
         """(n) => { const m = document.querySelector('.st-key-status')?.innerText.match(/step ([\\d,]+)/);
                     return m && parseInt(m[1].replace(/,/g, '')) >= n; }""", arg=min_steps)
+    page.wait_for_timeout(max(0.0, seconds - (time.monotonic() - start)) * 1000)
     page.locator(".st-key-pause button").click()
     page.locator(".st-key-status").filter(has_text="Paused").wait_for()
     wait_for_app(page)
@@ -59,12 +63,13 @@ def open_tab(page: Page, name: str) -> None:
 
 def test_inspect_charts_have_the_chunk_dimensions(new_page, vocab: str):
     page = new_page("/inspect", height=1500)
-    train_briefly(page, 150)  # enough for the screenshot to show structure
+    train_briefly(page, 20, seconds=4)
     assert_no_exception(page)
 
     hidden = plot(page, "hidden_state_chart")
     assert (hidden["type"], hidden["rows"], hidden["cols"]) == ("heatmap", H, T)  # units × seq_len
-    assert (plot(page, "unit_text_chart")["rows"], plot(page, "unit_text_chart")["cols"]) == (1, T)
+    strip = plot(page, "unit_text_chart")
+    assert (strip["rows"], strip["cols"]) == (1, T)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "inspect.png"))
 
@@ -105,22 +110,29 @@ def test_inspect_charts_have_the_chunk_dimensions(new_page, vocab: str):
 
 def test_sampling_writes_only_corpus_characters(new_page, vocab: str):
     page = new_page("/sample", height=1700)
-    train_briefly(page, 300)  # enough for word-like samples in the screenshot
+    train_briefly(page, 20, seconds=6)  # long enough for word-like samples
     seed = page.locator(".st-key-seed_text input")
     seed.fill("The ")
     seed.press("Enter")
     wait_for_app(page)
+    thumb = page.locator(".st-key-sample_length input[type=range]")
+    thumb.focus()
+    for _ in range(12):  # 200 -> 80 in steps of 10: short enough to print each candidate in its cell
+        thumb.press("ArrowLeft")
+    page.locator(".st-key-sample_length [data-testid='stSliderThumbValue']").filter(has_text="80").wait_for()
+    page.wait_for_timeout(600)  # the slider sends its value after a short debounce, then reruns
+    wait_for_app(page)
     page.locator(".st-key-sample_button button").click()
     output = page.locator(".st-key-sample_output code")
     page.wait_for_function("() => document.querySelector('.st-key-sample_output code')"
-                           "?.textContent.length >= 200")
+                           "?.textContent.length >= 80")
     wait_for_app(page)
     assert_no_exception(page)
     text = output.evaluate("el => el.textContent")
-    assert len(text) == 200
+    assert len(text) == 80
     assert set(text) <= set(vocab), set(text) - set(vocab)
     dist = plot(page, "sample_dist_chart")
-    assert (dist["rows"], dist["cols"]) == (10, 200)  # top 10 × generated characters
+    assert (dist["rows"], dist["cols"]) == (10, 80)  # top 10 × generated characters
     assert re.search(r"seed text: 'The '", page.locator(".st-key-sample_output").inner_text())
     page.locator(".st-key-sample_timeline [data-testid='stDataFrame']").wait_for()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
