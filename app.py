@@ -3,7 +3,7 @@ page) and the navigation over the scripts in pages/."""
 
 import streamlit as st
 
-from ui.controls import live_interval, refresh_control, status_text, training_controls
+from ui.controls import live_interval, refresh_control, server_line, status_text, training_controls
 from ui.model_file import model_file_panel
 from ui.state import app_state
 from ui.text import escape_markdown
@@ -31,6 +31,8 @@ with st.sidebar:
     def sidebar_status() -> None:
         with st.container(key="status"):
             st.markdown(status_text(state))
+        with st.container(key="server_status"):
+            st.caption(server_line())
         if state.session.message:
             st.error(state.session.message, icon=":material/error:")
         if state.polling and not state.session.playing:

@@ -3,7 +3,7 @@ the periodic sample). Data shaping is in ui/metrics.py, figures in ui/charts.py.
 
 import streamlit as st
 
-from ui.charts import clipped_chart, grad_norm_chart, loss_chart
+from ui.charts import clipped_spec, grad_norm_spec, loss_spec
 from ui.controls import hyperparameter_controls, live_interval
 from ui.metrics import clipped_frame, compute_rate, grad_norm_frame, loss_frame, metrics_csv, read_train_view
 from ui.state import app_state
@@ -47,16 +47,17 @@ def live_view() -> None:
 
     unit = "bits per character" if bits else "loss per chunk (nats)"
     with st.container(key="loss_chart"):  # the key names the chart for tests and CSS (.st-key-...)
-        st.altair_chart(loss_chart(loss_frame(view, bits=bits), unit), key="loss_chart", width="stretch")
+        st.vega_lite_chart(loss_frame(view, bits=bits), loss_spec(unit), key="loss_chart", width="stretch")
     g1, g2 = st.columns([3, 2])
     with g1:
         st.markdown("**Gradient norms** per parameter, before and after clipping")
         with st.container(key="grad_norm_chart"):
-            st.altair_chart(grad_norm_chart(grad_norm_frame(view)), key="grad_norm_chart", width="stretch")
+            st.vega_lite_chart(grad_norm_frame(view), grad_norm_spec(), key="grad_norm_chart",
+                               width="stretch")
     with g2:
         st.markdown("**Fraction of gradient entries clipped**")
         with st.container(key="clipped_chart"):
-            st.altair_chart(clipped_chart(clipped_frame(view)), key="clipped_chart", width="stretch")
+            st.vega_lite_chart(clipped_frame(view), clipped_spec(), key="clipped_chart", width="stretch")
         latest = state.session.timeline_items()[-1:]
         st.markdown("**Sample** from the current weights"
                     + (f" (step {latest[0].step:,})" if latest else ""))

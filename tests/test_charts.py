@@ -7,7 +7,6 @@ import math
 import subprocess
 import sys
 
-import altair as alt
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -16,7 +15,7 @@ import pytest
 from rnn_core import PRESETS, Trainer
 from rnn_core.corpus import corpus_from_text
 from tests.apptest_support import ROOT
-from ui.charts import char_frequency_figure, clipped_chart, grad_norm_chart, loss_chart
+from ui.charts import char_frequency_figure, clipped_spec, grad_norm_spec, loss_spec
 from ui.metrics import (
     LOSS_SERIES,
     MAX_GRAD_POINTS,
@@ -106,25 +105,50 @@ def test_grad_norm_frame_has_every_parameter_both_stages_and_no_zeros(view):
     assert (frame["norm"] > 0).all()  # drawable on a log scale
 
 
-def test_empty_history_makes_empty_but_valid_charts(trainer):
-    fresh = Trainer(trainer.corpus, trainer.config)
-    view = read_train_view(fresh)
-    for chart in (loss_chart(loss_frame(view), "loss"), grad_norm_chart(grad_norm_frame(view)),
-                  clipped_chart(clipped_frame(view))):
-        json.dumps(chart.to_dict())
+def fields(spec: dict) -> set[str]:
+    """Every data field a Vega-Lite spec encodes (layers included)."""
+    out = set()
+    for layer in spec.get("layer", [spec]):
+        for channel in layer["encoding"].values():
+            for item in channel if isinstance(channel, list) else [channel]:
+                out.add(item["field"])
+    return out
+
+
+def test_empty_history_makes_empty_but_valid_tables(trainer):
+    view = read_train_view(Trainer(trainer.corpus, trainer.config))
+    assert set(loss_frame(view)["series"]) == {"uniform guess"}
+    assert grad_norm_frame(view).empty and clipped_frame(view).empty
     assert compute_rate(view) is None
 
 
-def test_charts_are_altair_specs_with_their_titles(view):
-    spec = loss_chart(loss_frame(view, bits=True), "bits per character").to_dict()
-    assert isinstance(loss_chart(loss_frame(view), "x"), alt.LayerChart)
-    text = json.dumps(spec)
+@pytest.mark.parametrize(("spec", "frame"), [
+    (lambda: loss_spec("loss"), loss_frame),
+    (grad_norm_spec, grad_norm_frame),
+    (clipped_spec, clipped_frame),
+])
+def test_specs_encode_only_columns_of_their_tables(view, spec, frame):
+    s = spec()
+    assert fields(s) <= set(frame(view).columns)
+    json.dumps(s)  # plain JSON: no objects for Streamlit to convert
+    layers = s.get("layer", [s])
+    assert any(p["bind"] == "scales" for layer in layers for p in layer.get("params", []))  # zoomable
+
+
+def test_specs_as_vega_lite_are_valid():
+    """The dicts skip Altair's per-refresh validation; validate them once here instead."""
+    import altair as alt
+
+    for spec in (loss_spec("loss"), grad_norm_spec(), clipped_spec()):
+        cls = alt.LayerChart if "layer" in spec else alt.Chart
+        cls.from_dict({**spec, "data": {"values": []}})  # raises SchemaValidationError if invalid
+
+
+def test_spec_details(view):
+    text = json.dumps(loss_spec("bits per character"))
     assert "bits per character" in text and "uniform guess" in text
-    assert any("params" in layer for layer in spec["layer"]) or "params" in spec  # zoomable
-    grad = grad_norm_chart(grad_norm_frame(view)).to_dict()
-    assert grad["encoding"]["y"]["scale"]["type"] == "log"
-    clip = clipped_chart(clipped_frame(view)).to_dict()
-    assert clip["encoding"]["y"]["scale"]["domain"] == [0, 1]
+    assert grad_norm_spec()["encoding"]["y"]["scale"]["type"] == "log"
+    assert clipped_spec()["encoding"]["y"]["scale"]["domain"] == [0, 1]
 
 
 def test_char_frequency_figure_is_a_plotly_figure_with_visible_labels():

@@ -9,6 +9,7 @@ import streamlit as st
 from rnn_core.config import BOUNDS, DTYPES, PRESETS
 from rnn_core.model import INIT_SCHEMES
 from rnn_core.optim import CLIP_MODES, OPTIMIZERS
+from ui import worker
 from ui.state import AppState
 from ui.train_settings import choose_preset
 
@@ -109,3 +110,9 @@ def hyperparameter_controls(state: AppState) -> dict[str, Any]:
 def _int_bounds(name: str) -> tuple[int, int]:
     lo, hi = BOUNDS[name]
     return int(lo), int(hi)
+
+
+def server_line() -> str:
+    """The whole server at a glance (every session's workers, not just this one's)."""
+    return (f"Server: {worker.playing_count()} of {worker.MAX_TRAINING} training slots in use · "
+            f"{worker.live_threads()} worker threads · {worker.live_sessions()} sessions in memory")

@@ -13,6 +13,7 @@ import math
 import os
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,11 +50,19 @@ _train_gate = threading.BoundedSemaphore(TRAIN_PARALLEL)
 _registry_lock = threading.Lock()
 _playing: set[int] = set()  # ids of sessions whose worker is training now
 _threads: set[threading.Thread] = set()
+_sessions: weakref.WeakSet[TrainingSession] = weakref.WeakSet()
 
 
 def playing_count() -> int:
     with _registry_lock:
         return len(_playing)
+
+
+def live_sessions() -> int:
+    """TrainingSessions still in memory (a closed tab's is freed once Streamlit drops its session
+    state, after server.disconnectedSessionTTL): for tests and the sidebar's server line."""
+    with _registry_lock:
+        return len(_sessions)
 
 
 def live_threads() -> int:
@@ -133,6 +142,8 @@ class TrainingSession:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._resume_on_reconnect = False  # playing when the websocket closed (see close())
+        with _registry_lock:
+            _sessions.add(self)
         # (monotonic time, step, chars seen) after each slice: the wall-clock training rate.
         self._progress: deque[tuple[float, int, int]] = deque(maxlen=RATE_SAMPLES)
 

@@ -49,6 +49,13 @@ def _healthy(url: str) -> bool:
 def running_server(env: dict[str, str] | None = None) -> Iterator[str]:
     """`streamlit run app.py` on a free port in its own process group; yields the base URL and
     kills the whole group afterwards. The server's log is printed if it fails to start."""
+    with server_process(env) as (url, _):
+        yield url
+
+
+@contextlib.contextmanager
+def server_process(env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """As running_server, yielding (url, process) for measurements of the server itself."""
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="unrolled-server-", suffix=".log", delete=False)  # noqa: SIM115
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
@@ -65,7 +72,7 @@ def running_server(env: dict[str, str] | None = None) -> Iterator[str]:
             if _healthy(url):
                 break
             time.sleep(0.2)
-        yield url
+        yield url, proc
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)

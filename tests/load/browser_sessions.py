@@ -45,7 +45,7 @@ _CLICK_LATENCY_JS = """
   const done = () => { obs.disconnect(); resolve((performance.now() - t0) / 1000); };
   const obs = new MutationObserver(() => { if (status().includes(word)) done(); });
   obs.observe(document.body, {subtree: true, childList: true, characterData: true});
-  document.querySelector(`.st-key-${key} button`).click();
+  document.querySelector(`.st-key-${key}[data-stale="false"] button`).click();
   setTimeout(() => { obs.disconnect(); resolve(-1); }, 15000);
 })
 """
@@ -86,7 +86,7 @@ def use_uploaded_corpus(page: Page, i: int) -> None:
     page.locator(".st-key-corpus_upload input[type=file]").set_input_files(
         files=[{"name": corpus_name(i), "mimeType": "text/plain",
                 "buffer": corpus_text(i).encode("utf-8")}])
-    page.locator(".st-key-confirm_corpus button").click()
+    press(page, "confirm_corpus")
     expect(page.locator('[data-testid="stSidebar"]')).to_contain_text(corpus_name(i))
     wait_for_app(page)
 
@@ -95,6 +95,11 @@ def go_to(page: Page, title: str) -> None:
     page.get_by_role("link", name=title, exact=True).click()
     expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
     wait_for_app(page)
+
+
+def press(page: Page, key: str) -> None:
+    """Click the button keyed `key` (the current one: a rerun can briefly leave a stale copy)."""
+    page.locator(f'.st-key-{key}[data-stale="false"] button').first.click()
 
 
 def sidebar_text(page: Page) -> str:
@@ -126,12 +131,13 @@ def wait_for_step(page: Page, at_least: int, timeout: float = 30) -> int:
     return step
 
 
-def server_load(page: Page) -> tuple[int, int]:
-    """(sessions training, training threads alive) from the Data page's server line."""
-    text = page.locator(".st-key-server_load").inner_text()
-    m = re.search(r"(\d+) session\(s\) training, (\d+) training thread", text)
+def server_load(page: Page) -> tuple[int, int, int]:
+    """(sessions training, worker threads alive, sessions in memory) from the sidebar's server
+    line, as of the page's last rerun."""
+    text = page.locator(".st-key-server_status").inner_text()
+    m = re.search(r"(\d+) of \d+ training slots in use · (\d+) worker threads · (\d+) sessions", text)
     assert m, text
-    return int(m.group(1)), int(m.group(2))
+    return int(m.group(1)), int(m.group(2)), int(m.group(3))
 
 
 def drop_connection(page: Page) -> None:

@@ -33,6 +33,7 @@ from tests.load.browser_sessions import (
     corpus_name,
     go_to,
     open_session,
+    press,
     rss_mb,
     sample_text,
     server_load,
@@ -99,7 +100,7 @@ def run(sessions: int, seconds: float, page_title: str) -> Report:
         rss_open = rss_mb(pid)
 
         for page in pages:
-            page.locator(".st-key-play button").click()
+            press(page, "play")
             wait_for_status(page, "Training")
         start = [step_of(p) for p in pages]
         probe = Probe(pid).start()
@@ -126,7 +127,7 @@ def run(sessions: int, seconds: float, page_title: str) -> Report:
                 corpus_name(i) in sidebar and not any(o in sidebar for o in others),
                 not (set(sample) - set(ALPHABETS[i]) - {" ", "\n"})))
         for page in pages:
-            page.locator(".st-key-pause button").click()
+            press(page, "pause")
         for page in pages:
             page.context.close()
         time.sleep(5)

@@ -1,0 +1,128 @@
+"""What the benchmark races: each contender trains a char-RNN and counts the characters it read.
+
+Every contender has `step() -> int` (one update; returns the characters consumed) and trains on
+the same text: the first 90% of the built-in python-docs corpus (the Trainer's training split).
+Sizes follow min-char-rnn: hidden 100, seq_len 25, vocabulary of the corpus (about 100).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnn_core import PRESETS, TrainConfig, Trainer, load_builtin
+
+CORPUS = "python-docs"
+HIDDEN, SEQ_LEN = 100, 25
+
+
+class MinChar:
+    """The min-char-rnn loop (bench/minchar.py) at its defaults: randn init, lr 0.1, Adagrad."""
+
+    def __init__(self, seed: int = 0) -> None:
+        from bench.minchar import MinCharRNN
+
+        corpus = load_builtin(CORPUS)
+        split = Trainer(corpus, TrainConfig(val_every=0))  # only for its train/validation split
+        self.model = MinCharRNN(corpus.text[: len(split.train_data)], HIDDEN, SEQ_LEN, 0.1, seed=seed,
+                                chars=corpus.vocab.chars)
+        self.split = split
+
+    def step(self) -> int:
+        self.model.step()
+        return SEQ_LEN
+
+    def validation_bpc(self) -> float:
+        """The Trainer's own validation (held-out tail, zero state) on this model's weights."""
+        for k, a in self.model.params().items():
+            np.copyto(self.split.params[k], a)
+        bpc = self.split.validation_bpc()
+        assert bpc is not None
+        return bpc
+
+
+class Project:
+    """rnn_core's Trainer with a given configuration (validation off while racing)."""
+
+    def __init__(self, config: TrainConfig) -> None:
+        self.trainer = Trainer(load_builtin(CORPUS), config.replace(val_every=0))
+        self.chars = self.trainer.streams * config.seq_len
+
+    def step(self) -> int:
+        self.trainer.step()
+        return self.chars
+
+    def validation_bpc(self) -> float:
+        bpc = self.trainer.validation_bpc()
+        assert bpc is not None
+        return bpc
+
+
+class TorchRNN:
+    """PyTorch CPU: nn.RNN (tanh) on one-hot inputs + nn.Linear, cross-entropy summed over the
+    chunk and averaged over streams, clip_grad_value_(5), Adagrad(lr 0.1), float32. B streams over
+    B equal segments with carried (detached) hidden states, as the Trainer does."""
+
+    def __init__(self, batch: int, seed: int = 0, threads: int = 1) -> None:
+        import torch
+
+        torch.set_num_threads(threads)
+        torch.manual_seed(seed)
+        self.torch = torch
+        corpus = load_builtin(CORPUS)
+        split = Trainer(corpus, TrainConfig(val_every=0))
+        data = torch.as_tensor(split.train_data, dtype=torch.long)
+        self.B, self.T, self.K = batch, SEQ_LEN, len(corpus.vocab)
+        self.L = len(data) // batch
+        self.segments = data[: batch * self.L].reshape(batch, self.L)
+        self.rnn = torch.nn.RNN(self.K, HIDDEN, nonlinearity="tanh")
+        self.out = torch.nn.Linear(HIDDEN, self.K)
+        self.params = [*self.rnn.parameters(), *self.out.parameters()]
+        self.opt = torch.optim.Adagrad(self.params, lr=0.1)
+        self.h = torch.zeros(1, batch, HIDDEN)
+        self.p, self.n = 0, 0
+
+    def step(self) -> int:
+        torch, T, K, B = self.torch, self.T, self.K, self.B
+        if self.n == 0 or self.p + T + 1 >= self.L:
+            self.p, self.h = 0, torch.zeros_like(self.h)
+        x = self.segments[:, self.p : self.p + T].T               # (T, B)
+        y = self.segments[:, self.p + 1 : self.p + T + 1].T       # (T, B)
+        hs, h_last = self.rnn(torch.nn.functional.one_hot(x, K).float(), self.h)
+        logits = self.out(hs)                                     # (T, B, K)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, K), y.reshape(-1), reduction="sum") / B
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_value_(self.params, 5.0)
+        self.opt.step()
+        self.h = h_last.detach()
+        self.p += T
+        self.n += 1
+        return T * B
+
+
+def make(name: str, seed: int = 0, threads: int = 1):
+    """A contender by name (see NAMES)."""
+    if name == "minchar":
+        return MinChar(seed)
+    if name == "exact":
+        return Project(TrainConfig(seed=seed))
+    if name == "batched32":
+        return Project(TrainConfig(batch=32, dtype="float32", seed=seed))
+    if name == "fast":
+        return Project(PRESETS["fast"].replace(seed=seed))
+    if name == "torch_b1":
+        return TorchRNN(1, seed, threads)
+    if name == "torch_b32":
+        return TorchRNN(32, seed, threads)
+    raise ValueError(f"unknown contender {name!r}; choose one of {', '.join(NAMES)}")
+
+
+NAMES = ("minchar", "exact", "batched32", "fast", "torch_b1", "torch_b32")
+DESCRIPTIONS = {
+    "minchar": "min-char-rnn loop (bench/minchar.py): B=1, float64, one-hot matmuls, Adagrad",
+    "exact": "rnn_core exact mode: TrainConfig() = B=1, float64, Adagrad lr 0.1",
+    "batched32": "rnn_core batched: B=32 streams, float32, Adagrad lr 0.1",
+    "fast": "rnn_core PRESETS['fast'] (the app's default)",
+    "torch_b1": "PyTorch CPU nn.RNN + Adagrad, B=1, float32",
+    "torch_b32": "PyTorch CPU nn.RNN + Adagrad, B=32, float32",
+}

@@ -1,0 +1,131 @@
+"""Measure the app in a real browser: time to recognisable words, click latency, server CPU per
+refresh. Not a test (timings on a shared machine make poor assertions); run it by hand:
+
+    python -m tests.e2e.measure
+
+It starts its own server and prints one line per figure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import statistics
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from playwright.sync_api import Page, expect, sync_playwright
+
+from rnn_core.corpus import DEFAULT_CORPUS, load_builtin
+from tests.e2e.support import CHROMIUM, CHROMIUM_ARGS, server_process, status_text, step_of, wait_for_app
+
+WORD_MIN_COUNT = 20  # a "word" is a lowercase token seen at least this often in the corpus
+
+
+def say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def dictionary() -> set[str]:
+    counts = Counter(re.findall(r"[a-z]+", load_builtin(DEFAULT_CORPUS).text))
+    return {w for w, n in counts.items() if n >= WORD_MIN_COUNT and len(w) >= 3}
+
+
+def recognisable(sample: str, words: set[str]) -> tuple[int, float]:
+    """(distinct dictionary words of 3+ letters, share of alphabetic tokens that are words)."""
+    tokens = re.findall(r"[a-z]+", sample.lower())
+    hits = [t for t in tokens if t in words]
+    return len(set(hits)), len(hits) / max(len(tokens), 1)
+
+
+def time_to_words(page: Page, words: set[str], limit_s: float = 90) -> tuple[float, int, str]:
+    page.get_by_role("button", name="Play", exact=True).click()
+    t0 = time.perf_counter()
+    sample = page.locator(".st-key-periodic_sample code")
+    last = ""
+    while time.perf_counter() - t0 < limit_s:
+        if sample.count():
+            text = sample.first.inner_text()
+            if text != last:
+                last = text
+                distinct, share = recognisable(text, words)
+                if distinct >= 5 and share >= 0.3:
+                    return time.perf_counter() - t0, step_of(page), text
+        time.sleep(0.25)
+    return float("nan"), step_of(page), last
+
+
+def click_latencies(page: Page, n: int = 10) -> list[float]:
+    """Pause/Play alternately while training; seconds from click to the status text changing."""
+    out = []
+    for i in range(n):
+        name, word = ("Pause", "Paused") if i % 2 == 0 else ("Play", "Training")
+        time.sleep(1.0)
+        t0 = time.perf_counter()
+        page.get_by_role("button", name=name, exact=True).click()
+        expect(page.locator(".st-key-status")).to_contain_text(word, timeout=10_000)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of one process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_refresh(page: Page, pid: int, seconds: float = 15) -> tuple[float, float]:
+    """Server CPU (fraction of one core) while training with the Train page refreshing every 0.5 s
+    and every 5 s; the difference per extra refresh is the cost of one refresh."""
+    out = []
+    for refresh in ("0.5 s", "5 s"):
+        set_refresh(page, refresh)
+        time.sleep(2)
+        c0, t0 = cpu_seconds(pid), time.perf_counter()
+        time.sleep(seconds)
+        out.append((cpu_seconds(pid) - c0) / (time.perf_counter() - t0))
+    return out[0], out[1]
+
+
+def set_refresh(page: Page, label: str) -> None:
+    slider = page.locator(".st-key-refresh_s input[type=range]")
+    slider.focus()
+    target = ["0.5 s", "1 s", "2 s", "5 s"].index(label)
+    for _ in range(4):
+        slider.press("ArrowLeft")
+    for _ in range(target):
+        slider.press("ArrowRight")
+    expect(slider).to_have_attribute("aria-valuetext", label, timeout=5_000)
+    wait_for_app(page)
+
+
+def main() -> None:
+    words = dictionary()
+    with server_process() as (url, proc), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1400, "height": 1400})
+        page.goto(url)
+        wait_for_app(page)
+        seconds, step, text = time_to_words(page, words)
+        say(f"time to recognisable words: {seconds:.1f} s after Play (step {step})")
+        say("  sample: " + " ".join(text.split())[:160])
+        lat = click_latencies(page)
+        say(f"click -> status change: median {statistics.median(lat):.2f} s, "
+              f"max {max(lat):.2f} s over {len(lat)} clicks ({', '.join(f'{x:.2f}' for x in lat)})")
+        time.sleep(5)  # the last click was Play
+        s0 = step_of(page)
+        time.sleep(10)
+        say(f"training while the Train page refreshes every 1 s: {(step_of(page) - s0) / 10:.0f} steps/s "
+              f"(wall clock); status: {status_text(page)!r}")
+        fast, slow = cpu_per_refresh(page, proc.pid)
+        per = (fast - slow) / (1 / 0.5 - 1 / 5)
+        say(f"server CPU while training: {fast:.0%} of a core at 0.5 s refresh, {slow:.0%} at 5 s; "
+              f"about {per * 1000:.0f} ms of server CPU per Train-page refresh")
+        browser.close()
+
+
+if __name__ == "__main__":
+    main()
