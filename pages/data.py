@@ -7,7 +7,6 @@ text is shown with st.code / st.text (never as markdown or HTML); file names are
 import streamlit as st
 
 from ui.charts import char_frequency_figure
-from ui.controls import live_interval
 from ui.corpus_flow import (
     UPLOAD_LIMIT_MB,
     cancel_corpus,
@@ -15,13 +14,13 @@ from ui.corpus_flow import (
     choice_options,
     clear_upload,
     confirm_corpus,
+    display_name,
     on_choice,
     propose_upload,
 )
 from ui.metrics import char_counts, corpus_summary
 from ui.state import app_state
 from ui.text import escape_markdown, format_count
-from ui.worker import live_threads, playing_count
 
 state = app_state()
 st.header("Data")
@@ -53,7 +52,7 @@ pending = state.pending_corpus
 if pending is not None:
     summary = corpus_summary(pending, preview_chars=400)
     with st.container(border=True, key="pending_corpus"):
-        st.markdown(f"**Switch to “{escape_markdown(summary.name)}”?** "
+        st.markdown(f"**Switch to “{escape_markdown(display_name(pending))}”?** "
                     f"{format_count(summary.chars)} characters, {summary.vocab} distinct. "
                     f"This starts a new model: the current one (step "
                     f"{state.session.read(lambda t: t.step_count):,}) and its charts are discarded.")
@@ -66,7 +65,7 @@ if pending is not None:
                   on_click=cancel_corpus, args=(state,), width="stretch")
 
 summary = corpus_summary(state.corpus)
-st.subheader(f"In use: {escape_markdown(summary.name)}")
+st.subheader(f"In use: {escape_markdown(display_name(state.corpus))}")
 if summary.description:
     st.caption(summary.description)
 m1, m2, m3, m4 = st.columns(4)
@@ -81,15 +80,3 @@ st.plotly_chart(char_frequency_figure(char_counts(state.corpus.text)), key="char
 st.markdown("**Preview**" + (f" (the first {len(summary.preview):,} characters)"
                              if summary.truncated else ""))
 st.code(summary.preview, language=None, wrap_lines=True, height=300)
-
-
-
-@st.fragment(run_every=live_interval(state))
-def server_load() -> None:
-    # Process-wide and honest: training threads alive in this server, all sessions together.
-    with st.container(key="server_load"):
-        st.caption(f"Server: {playing_count()} session(s) training, {live_threads()} training "
-                   "thread(s) alive.")
-
-
-server_load()

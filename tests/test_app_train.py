@@ -104,6 +104,16 @@ def test_an_invalid_value_is_refused_with_a_message(app):
     assert (state.draft, state.config) == before
 
 
+def test_a_model_too_big_for_the_server_is_flagged_before_reset(app):
+    state = app_state_of(app)
+    for key, value in (("hidden", 1024), ("seq_len", 400), ("batch", 256)):
+        app.number_input(key=key).set_value(value).run()
+    assert any("Reset would refuse" in e for e in errors_of(app))
+    app.button(key="reset").click().run()
+    assert state.config.hidden == 128  # refused, current model kept
+    assert any("MB" in e.value for e in app.sidebar.error)
+
+
 def test_live_charts_have_stable_keys_and_the_baseline(app):
     app.button(key="step").click().run()
     specs = chart_specs(app)

@@ -11,7 +11,7 @@ from rnn_core.model import INIT_SCHEMES
 from rnn_core.optim import CLIP_MODES, OPTIMIZERS
 from ui import worker
 from ui.state import AppState
-from ui.train_settings import choose_preset
+from ui.train_settings import choose_preset, reset_now
 
 
 def live_interval(state: AppState) -> float | None:
@@ -32,16 +32,9 @@ def training_controls(state: AppState) -> None:
     c3, c4 = st.columns(2)
     c3.button("Step", key="step", icon=":material/skip_next:", on_click=session.step_once,
               help="One update on the next chunk (pauses training).", width="stretch")
-    c4.button("Reset", key="reset", icon=":material/restart_alt:", on_click=_reset, args=(state,),
+    c4.button("Reset", key="reset", icon=":material/restart_alt:", on_click=reset_now, args=(state,),
               help="New weights from the seed, with the settings chosen on the Train page.",
               width="stretch")
-
-
-def _reset(state: AppState) -> None:
-    try:
-        state.session.reset(config=state.draft)
-    except ValueError as exc:  # CorpusError, ConfigError: keep the current model
-        state.notice = str(exc)
 
 
 def status_text(state: AppState) -> str:

@@ -85,6 +85,10 @@ def confirm_corpus(state: AppState) -> None:
     except (CorpusError, ConfigError, ValueError) as exc:
         state.notice = f"Could not switch to this text: {exc}"
         return
+    except Exception:  # a bug, not the user's input: log it, keep the current model
+        log.exception("reset with a new corpus failed")
+        state.notice = "Could not switch to this text (an internal error; the details are in the server log)."
+        return
     state.pending_corpus = None
     state.corpus_choice = current_choice(state)
     set_widget_values(corpus_choice=state.corpus_choice)
@@ -101,6 +105,11 @@ def is_builtin(corpus: Corpus) -> bool:
     # By description too: an uploaded file may well be called "zen".
     entry = BUILTINS.get(corpus.name)
     return entry is not None and corpus.description == entry.description
+
+
+def display_name(corpus: Corpus) -> str:
+    """A built-in's title, or an upload's file name (user text: escape it before markdown)."""
+    return BUILTINS[corpus.name].title if is_builtin(corpus) else corpus.name
 
 
 def current_choice(state: AppState) -> str:

@@ -7,14 +7,18 @@ Reset, and `pending_changes` says what is waiting. No Streamlit here except thro
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from rnn_core.config import PRESETS, ConfigError
 from ui.state import AppState, set_widget_values, widget_value
+from ui.worker import check_config
 
 LIVE = ("lr", "clip", "clip_mode")  # a subset of rnn_core.trainer.LIVE_SETTINGS
 ON_RESET = ("hidden", "seq_len", "optimizer", "batch", "dtype", "init", "seed")
 KEYS = LIVE + ON_RESET
+
+log = logging.getLogger(__name__)
 
 LABELS = {
     "hidden": "hidden units H", "seq_len": "sequence length T", "lr": "learning rate",
@@ -40,6 +44,10 @@ def apply_settings(state: AppState, values: dict[str, Any]) -> str | None:
         except (ConfigError, ValueError) as exc:
             return str(exc)
     state.draft = draft
+    try:  # valid, but say now (not at Reset) when the next model would not fit this server
+        check_config(draft, len(state.corpus.vocab))
+    except ConfigError as exc:
+        return f"Reset would refuse these settings: {exc}"
     return None
 
 
@@ -71,3 +79,6 @@ def reset_now(state: AppState) -> None:
         state.session.reset(config=state.draft)
     except ValueError as exc:  # CorpusError, ConfigError: keep the current model
         state.notice = str(exc)
+    except Exception:  # a bug, not the user's input: log it, keep the current model
+        log.exception("reset failed")
+        state.notice = "Reset failed (an internal error; the details are in the server log)."

@@ -91,6 +91,13 @@ def wait_for_app(page: Page, timeout: float = TIMEOUT_MS) -> None:
     page.locator(".st-key-status").wait_for(timeout=timeout)
 
 
+def wait_for_render(page: Page, timeout: float = TIMEOUT_MS) -> None:
+    """Until lazily loaded widgets and charts have replaced their grey placeholders (for
+    screenshots: wait_for_app only waits for the script run)."""
+    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')",
+                           timeout=timeout)
+
+
 def nav_labels(page: Page) -> list[str]:
     """The page titles in the sidebar navigation, top to bottom."""
     links = page.locator('[data-testid="stSidebarNavLink"] span[label]')

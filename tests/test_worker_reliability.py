@@ -1,0 +1,130 @@
+"""The training worker's lifecycle under stress, without a browser: closed tabs, reconnects, many
+sessions taking turns, and sessions being freed."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+import weakref
+from collections.abc import Callable
+
+import pytest
+
+import ui.worker
+from rnn_core.config import TrainConfig
+from rnn_core.corpus import load_builtin
+from ui.worker import TrainingSession, live_sessions, live_threads
+
+TINY = TrainConfig(hidden=8, seq_len=8, batch=2)
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.02)
+
+
+def steps(s: TrainingSession) -> int:
+    return s.read(lambda t: t.step_count)
+
+
+@pytest.fixture
+def sessions() -> list[TrainingSession]:
+    made: list[TrainingSession] = []
+    yield made
+    for s in made:
+        s.close()
+
+
+def new(sessions: list[TrainingSession]) -> TrainingSession:
+    s = TrainingSession(load_builtin("zen"), TINY)
+    sessions.append(s)
+    return s
+
+
+def test_a_closed_session_stops_its_thread(sessions: list[TrainingSession]) -> None:
+    before = live_threads()
+    s = new(sessions)
+    assert s.play()
+    wait_until(lambda: steps(s) > 0)
+    assert live_threads() == before + 1
+    s.close()  # what on_release does when the tab's websocket closes
+    wait_until(lambda: live_threads() == before, timeout=10)  # "within seconds" (0.2 s here)
+    frozen = steps(s)
+    time.sleep(0.3)
+    assert steps(s) == frozen and not s.playing
+
+
+def test_reconnect_resumes_only_what_was_training(sessions: list[TrainingSession]) -> None:
+    playing, paused = new(sessions), new(sessions)
+    assert playing.play()
+    wait_until(lambda: steps(playing) > 0)
+    playing.close()
+    paused.close()
+    assert not playing.playing
+    playing.resume_after_reconnect()  # the same session's websocket is back
+    paused.resume_after_reconnect()
+    assert playing.playing and not paused.playing
+    at = steps(playing)
+    wait_until(lambda: steps(playing) > at)  # a new thread trains on from where it was
+    playing.pause()
+    playing.resume_after_reconnect()  # only once per disconnect
+    assert not playing.playing
+
+
+def test_workers_take_turns_and_all_progress(sessions: list[TrainingSession],
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ui.worker, "SLICE_S", 0.01)
+    active, most = 0, 0
+    guard = threading.Lock()
+    group = [new(sessions) for _ in range(4)]
+    for s in group:
+        run_for = s.trainer.run_for
+
+        def counted(seconds: float, run_for=run_for) -> list:
+            nonlocal active, most
+            with guard:
+                active += 1
+                most = max(most, active)
+            try:
+                time.sleep(0.002)  # widen the window in which an overlap would show
+                return run_for(seconds)
+            finally:
+                with guard:
+                    active -= 1
+
+        s.trainer.run_for = counted  # type: ignore[method-assign]
+    for s in group:
+        assert s.play()
+    wait_until(lambda: all(steps(s) >= 20 for s in group))
+    for s in group:
+        s.pause()
+    assert most == ui.worker.TRAIN_PARALLEL == 1
+
+
+def test_pause_is_honoured_while_waiting_for_a_turn(sessions: list[TrainingSession],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    hog, waiter = new(sessions), new(sessions)
+    monkeypatch.setattr(ui.worker, "SLICE_S", 0.3)
+    assert hog.play()
+    wait_until(lambda: steps(hog) > 0)
+    assert waiter.play()
+    waiter.pause()  # before its first turn comes
+    time.sleep(0.8)
+    assert steps(waiter) == 0
+
+
+def test_sessions_are_freed_once_nothing_refers_to_them() -> None:
+    holder = [TrainingSession(load_builtin("zen"), TINY)]
+    ref = weakref.ref(holder[0])
+    assert holder[0].play()
+    wait_until(lambda: steps(holder[0]) > 0)
+    with_it = live_sessions()
+    holder[0].close()  # its thread ends, and drops its reference
+    wait_until(lambda: live_threads() == 0 or not holder[0]._thread.is_alive())
+    holder.clear()  # what Streamlit does when the session expires
+    gc.collect()
+    assert ref() is None
+    assert live_sessions() <= with_it - 1
