@@ -180,8 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     if not 1 <= args.sessions <= len(ALPHABETS):
         parser.error(f"--sessions must be 1..{len(ALPHABETS)}")
     if os.getloadavg()[0] > 1.0:
-        say(f"warning: load average {os.getloadavg()[0]:.1f}: the machine is busy, figures will be "
-              "pessimistic", file=sys.stderr)
+        sys.stderr.write(f"warning: load average {os.getloadavg()[0]:.1f}: the machine is busy, "
+                         "figures will be pessimistic\n")
     report = run(args.sessions, args.seconds, args.page)
     print_report(report)
     if args.json:
