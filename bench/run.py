@@ -48,7 +48,7 @@ class Worker:
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env[var] = str(threads)
         if code:  # another copy of rnn_core (e.g. the code before an optimisation)
-            env["PYTHONPATH"] = os.pathsep.join(filter(None, [code, env.get("PYTHONPATH")]))
+            env["BENCH_RNN_CORE_FROM"] = code
         self.name = name
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bench.worker", name, "--seed", str(seed), "--threads", str(threads)],

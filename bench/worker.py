@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -65,6 +66,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
+    if os.environ.get("BENCH_RNN_CORE_FROM"):  # race another copy of rnn_core (bench/run.py --before)
+        sys.path.insert(0, os.environ["BENCH_RNN_CORE_FROM"])
     from bench.contenders import make
 
     contender = make(args.name, args.seed, args.threads)

@@ -36,6 +36,17 @@ TRACK_SOCKETS = """
 })();
 """
 
+# Keeps charts out of the layout, so the browser skips most of their drawing while the server
+# still builds and sends every update: the load script's browsers share the server's cores.
+HIDE_CHARTS = """
+document.addEventListener('DOMContentLoaded', () => {
+  const style = document.createElement('style');
+  style.textContent = '[data-testid="stVegaLiteChart"], [data-testid="stPlotlyChart"], ' +
+                      '[data-testid="stArrowVegaLiteChart"] { display: none !important; }';
+  document.head.appendChild(style);
+});
+"""
+
 # In the page: click a sidebar button and time, with the page's own clock, until the status line
 # contains `word`. Playwright's round trips and polling are not counted, only what a user sees.
 _CLICK_LATENCY_JS = """
@@ -70,11 +81,13 @@ def corpus_name(i: int) -> str:
 
 
 def open_session(browser: Browser, url: str, path: str = "/data", track_sockets: bool = False,
-                 height: int = 1000) -> Page:
+                 height: int = 1000, hide_charts: bool = False) -> Page:
     ctx = browser.new_context(viewport={"width": 1400, "height": height})
     ctx.set_default_timeout(TIMEOUT_MS)
     if track_sockets:
         ctx.add_init_script(TRACK_SOCKETS)
+    if hide_charts:
+        ctx.add_init_script(HIDE_CHARTS)
     page = ctx.new_page()
     page.goto(url + path)
     wait_for_app(page)

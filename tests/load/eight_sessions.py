@@ -62,6 +62,7 @@ class Report:
     sessions: int
     seconds: float
     page: str
+    charts_hidden: bool
     cores: int
     load_avg_before: float
     load_avg_after: float
@@ -79,7 +80,7 @@ class Report:
     results: list[SessionResult]
 
 
-def run(sessions: int, seconds: float, page_title: str) -> Report:
+def run(sessions: int, seconds: float, page_title: str, hide_charts: bool = False) -> Report:
     env = {"UNROLLED_MAX_TRAINING": str(max(sessions, 8))}
     load_before = os.getloadavg()[0]
     with running_server(env=env) as url, sync_playwright() as pw:
@@ -92,7 +93,7 @@ def run(sessions: int, seconds: float, page_title: str) -> Report:
 
         pages: list[Page] = []
         for i in range(sessions):
-            page = open_session(browser, url)
+            page = open_session(browser, url, hide_charts=hide_charts)
             use_uploaded_corpus(page, i)
             if page_title != "Data":
                 go_to(page, page_title)
@@ -138,7 +139,7 @@ def run(sessions: int, seconds: float, page_title: str) -> Report:
         rss_closed, threads_closed = rss_mb(pid), thread_count(pid)
         browser.close()
     return Report(
-        sessions, round(wall, 1), page_title, os.cpu_count() or 0, round(load_before, 2),
+        sessions, round(wall, 1), page_title, hide_charts, os.cpu_count() or 0, round(load_before, 2),
         round(os.getloadavg()[0], 2), round(server_cpu, 1), round(browser_cpu, 1), round(rss_idle, 1),
         round(rss_open, 1), round(rss_peak, 1), round(rss_closed, 1),
         round((rss_peak - rss_idle) / sessions, 1), threads_idle, threads_training, threads_closed,
@@ -150,7 +151,8 @@ def say(line: str) -> None:
 
 
 def print_report(r: Report) -> None:
-    say(f"\n{r.sessions} sessions x {r.seconds:.0f} s on the {r.page} page, {r.cores} cores, "
+    say(f"\n{r.sessions} sessions x {r.seconds:.0f} s on the {r.page} page"
+        f"{' (charts hidden in the browsers)' if r.charts_hidden else ''}, {r.cores} cores, "
           f"load average {r.load_avg_before} before / {r.load_avg_after} after")
     say(f"{'session':>7}  {'corpus':<15}{'steps':>8}{'steps/s':>9}{'pause s':>9}{'play s':>8}"
           f"  own corpus  own alphabet")
@@ -175,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--page", default="Train", choices=["Train", "Data", "Inspect", "Sample"])
+    parser.add_argument("--hide-charts", action="store_true",
+                        help="hide charts in the browsers (the server still sends them): on a "
+                             "2-core box the 8 browsers' chart drawing otherwise starves the server")
     parser.add_argument("--json", help="also write the report here")
     args = parser.parse_args(argv)
     if not 1 <= args.sessions <= len(ALPHABETS):
@@ -182,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     if os.getloadavg()[0] > 1.0:
         sys.stderr.write(f"warning: load average {os.getloadavg()[0]:.1f}: the machine is busy, "
                          "figures will be pessimistic\n")
-    report = run(args.sessions, args.seconds, args.page)
+    report = run(args.sessions, args.seconds, args.page, args.hide_charts)
     print_report(report)
     if args.json:
         Path(args.json).write_text(json.dumps(asdict(report), indent=1))
