@@ -178,7 +178,8 @@ def throughput_section(args: argparse.Namespace, with_torch: bool) -> dict:
 
 
 def threads_section(args: argparse.Namespace) -> dict:
-    print(f"\n== BLAS threads: 1 vs 2, idle and with one core kept busy ({args.rounds} rounds) ==")
+    rounds = max(3, args.rounds * 2 // 3)
+    print(f"\n== BLAS threads: 1 vs 2, idle and with one core kept busy ({rounds} rounds) ==")
     labels = ["exact@1", "exact@2", "batched32@1", "batched32@2"]
     names = ["exact", "exact", "batched32", "batched32"]
     threads = {label: int(label[-1]) for label in labels}
@@ -188,7 +189,7 @@ def threads_section(args: argparse.Namespace) -> dict:
         if condition == "loaded":
             load = subprocess.Popen([sys.executable, "-c", "while True: pass"])
         try:
-            runs = paired_rounds(names, args.rounds, args.seconds, threads, labels)
+            runs = paired_rounds(names, rounds, args.seconds, threads, labels)
         finally:
             if load is not None:
                 load.kill()
@@ -207,9 +208,9 @@ def threads_section(args: argparse.Namespace) -> dict:
 
 
 def ttt_section(args: argparse.Namespace) -> dict:
-    plan = [("fast", args.cap_fast), ("exact", args.cap), ("minchar", args.cap)]
+    plan = [("fast", args.cap_fast), ("exact", args.cap_exact), ("minchar", args.cap)]
     print(f"\n== Time to validation bpc {' and '.join(map(str, TARGETS))}: seeds {args.seeds}, "
-          f"caps {args.cap_fast:g} s (fast) / {args.cap:g} s ==")
+          f"caps (training seconds) {', '.join(f'{n} {c:g}' for n, c in plan)} ==")
     results: dict[str, list[dict]] = {name: [] for name, _ in plan}
     for seed in args.seeds:
         for name, cap in plan:
@@ -275,16 +276,18 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--seconds", type=float)
     ap.add_argument("--seeds", type=int, nargs="+")
-    ap.add_argument("--cap", type=float, help="training seconds allowed to the baselines")
+    ap.add_argument("--cap", type=float, help="training seconds allowed to min-char-rnn")
+    ap.add_argument("--cap-exact", type=float, help="training seconds allowed to exact mode")
     ap.add_argument("--cap-fast", type=float, help="training seconds of the fast preset")
     ap.add_argument("--no-torch", action="store_true")
     ap.add_argument("--before", metavar="DIR", help="also race exact and batched32 on the rnn_core in DIR")
     args = ap.parse_args(argv)
     quick = args.quick
-    args.rounds = args.rounds or (4 if quick else 15)
+    args.rounds = args.rounds or (4 if quick else 12)
     args.seconds = args.seconds or (0.5 if quick else 1.0)
     args.seeds = args.seeds or ([0] if quick else [0, 1, 2])
-    args.cap = args.cap or (30.0 if quick else 120.0)
+    args.cap = args.cap or (30.0 if quick else 180.0)
+    args.cap_exact = args.cap_exact or (30.0 if quick else 90.0)
     args.cap_fast = args.cap_fast or (30.0 if quick else 60.0)
     with_torch = not args.no_torch and importlib.util.find_spec("torch") is not None
     info = machine()
