@@ -213,6 +213,8 @@ def forward(params: Params, inputs: np.ndarray, targets: np.ndarray, h0: np.ndar
     os = np.dot(hs[1:].reshape(T * B, H), VT)  # (T*B, K)
     os += c
     ps = _softmax_rows(os).reshape(T, B, K)
+    # A target whose probability underflows to 0 gives an infinite loss, as in min-char-rnn: the
+    # trainer treats it as a divergence and rolls back.
     losses = -np.log(np.take(ps, _target_index(targets, K))).reshape(T, B)
     return Forward(inputs, targets, hs, ps, losses)
 

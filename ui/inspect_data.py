@@ -26,8 +26,8 @@ from rnn_core.trainer import ChunkTrace, Trainer
 if TYPE_CHECKING:  # ui.worker imports this module
     from ui.worker import TrainingSession
 
-MAX_UNITS = 128         # hidden units per heatmap (a 1024-unit model shows its first / top 128)
-MAX_MATRIX = 160        # rows and columns per weight heatmap
+MAX_UNITS = 256         # hidden units per heatmap (a 1024-unit model shows its first / top 256)
+MAX_MATRIX = 256        # rows and columns per weight heatmap
 MAX_OWN_TEXT = 300      # characters of "your own text"
 TEXT_GRID_WIDTH = 50    # characters per row of a coloured-text grid
 TOP_K = 5               # alternatives per time step in the softmax views
