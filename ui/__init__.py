@@ -2,10 +2,7 @@
 builders (charts.py), data shaping (metrics.py) and widget groups (controls.py). Pages import from
 here; rnn_core never imports from here."""
 
-import os
-
 # One BLAS thread per process, set before numpy loads (the server imports numpy only when the first
-# script run imports ui). The model's matrices are tiny: OpenBLAS's second thread buys nothing and,
-# with other sessions' threads and the server on 2 cores, its spin-waits made a step 10x slower
-# (measured: 60 ms instead of 6 ms for the "fast" preset under load).
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# script run imports ui): rnn_core._threads says why. Under load, OpenBLAS's second thread made a
+# "fast" step 10x slower (measured: 60 ms instead of 6 ms).
+import rnn_core._threads  # noqa: F401
