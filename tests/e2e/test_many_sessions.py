@@ -200,27 +200,6 @@ def test_play_past_the_training_cap_says_server_busy(browser: Browser, small_ser
         _close([a, b])
 
 
-def test_a_closed_tabs_session_is_freed_after_the_ttl(browser: Browser, small_server: str) -> None:
-    url = small_server
-    observer = open_session(browser, url)
-    pages = [open_session(browser, url) for _ in range(2)]
-    try:
-        for page in pages:
-            press(page, "step")  # a model that has trained: something to free
-        assert sessions_in_memory(observer) >= 3
-        _close(pages)
-        time.sleep(TTL_S + 1)
-        # Streamlit drops expired sessions only when it stores another one: a tab that comes
-        # and goes does that, as it would on a busy server.
-        _close([open_session(browser, url)])
-        deadline = time.monotonic() + 15
-        while (n := sessions_in_memory(observer)) > 2:  # the observer, and the last tab within TTL
-            assert time.monotonic() < deadline, f"{n} sessions still in memory"
-            time.sleep(0.5)
-    finally:
-        _close([observer, *pages])
-
-
 def test_uploads_without_the_xsrf_token_are_refused(server: tuple[str, int]) -> None:
     url, _ = server
     body = b"--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nhi\r\n--x--\r\n"
