@@ -29,8 +29,7 @@ class ClipStats:
 
 
 def _norms(grads: Params) -> dict[str, float]:
-    # math.sqrt of the dot product: a NumPy scalar sqrt costs ten times more than the dot itself
-    # for the smaller parameters (this runs every step).
+    # math.sqrt of the dot product (a fifth of the cost of np.sqrt on a NumPy scalar; every step).
     return {k: math.sqrt(np.dot(g.ravel(), g.ravel())) for k, g in grads.items()}
 
 

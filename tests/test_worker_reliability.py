@@ -128,3 +128,27 @@ def test_sessions_are_freed_once_nothing_refers_to_them() -> None:
     gc.collect()
     assert ref() is None
     assert live_sessions() <= with_it - 1
+
+
+def test_a_collector_frees_cyclic_garbage_without_streamlits_per_run_gc() -> None:
+    # .streamlit/config.toml turns runner.postScriptGC off; dropped sessions are cyclic garbage.
+    TrainingSession(load_builtin("zen"), TINY)
+    assert any(t.name == "unrolled-gc" and t.daemon for t in threading.enumerate())
+    assert 1 <= ui.worker.GC_EVERY_S <= 300
+
+
+def test_an_unexpected_error_in_a_slice_pauses_with_a_message(sessions: list[TrainingSession],
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    s = new(sessions)
+
+    def broken(*args: object) -> None:
+        raise IndexError("a bug")
+
+    monkeypatch.setattr(s, "_record_grad_flow", broken)
+    assert s.play()
+    wait_until(lambda: not s.playing)
+    assert s.message and "internal error" in s.message
+    monkeypatch.undo()
+    at = steps(s)
+    assert s.play()  # and Play works again
+    wait_until(lambda: steps(s) > at)

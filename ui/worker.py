@@ -9,6 +9,8 @@ the server's own script threads all get the GIL on a 2-core machine.
 from __future__ import annotations
 
 import dataclasses
+import gc
+import logging
 import math
 import os
 import threading
@@ -26,6 +28,7 @@ from rnn_core.trainer import DivergenceError, Trainer
 from ui.inspect_data import new_grad_flow_log, record_grad_flow
 
 R = TypeVar("R")
+log = logging.getLogger(__name__)
 
 SLICE_S = 0.05     # seconds of training per slice, holding the lock
 REST_S = 0.01      # then this long asleep: lock and GIL free for page reads and the server
@@ -51,6 +54,26 @@ _registry_lock = threading.Lock()
 _playing: set[int] = set()  # ids of sessions whose worker is training now
 _threads: set[threading.Thread] = set()
 _sessions: weakref.WeakSet[TrainingSession] = weakref.WeakSet()
+
+
+# Streamlit's gc.collect(2) after every script run is off (.streamlit/config.toml: it took half the
+# server's time), so the cyclic garbage a dropped session leaves is collected here instead.
+GC_EVERY_S = float(os.environ.get("UNROLLED_GC_EVERY_S", "30"))
+_collector: threading.Thread | None = None
+
+
+def _start_collector() -> None:
+    global _collector
+    with _registry_lock:
+        if _collector is None or not _collector.is_alive():
+            _collector = threading.Thread(target=_collect_forever, daemon=True, name="unrolled-gc")
+            _collector.start()
+
+
+def _collect_forever() -> None:
+    while True:
+        time.sleep(GC_EVERY_S)
+        gc.collect()
 
 
 def playing_count() -> int:
@@ -144,6 +167,7 @@ class TrainingSession:
         self._resume_on_reconnect = False  # playing when the websocket closed (see close())
         with _registry_lock:
             _sessions.add(self)
+        _start_collector()
         # (monotonic time, step, chars seen) after each slice: the wall-clock training rate.
         self._progress: deque[tuple[float, int, int]] = deque(maxlen=RATE_SAMPLES)
 
@@ -280,11 +304,17 @@ class TrainingSession:
                 with _train_gate, self.lock:  # gate first: a waiting worker holds no session lock
                     if not self._play.is_set() or stop.is_set():
                         continue  # paused while waiting for its turn
-                    self._guarded(lambda: self.trainer.run_for(SLICE_S))
-                    t = self.trainer
-                    self._progress.append((time.monotonic(), t.step_count, t.chars_seen))
-                    self._maybe_sample()
-                    self._record_grad_flow()
+                    try:
+                        self._guarded(lambda: self.trainer.run_for(SLICE_S))
+                        t = self.trainer
+                        self._progress.append((time.monotonic(), t.step_count, t.chars_seen))
+                        self._maybe_sample()
+                        self._record_grad_flow()
+                    except Exception:  # a bug: without this the thread dies while "Training" shows
+                        log.exception("training slice failed")
+                        self.pause()
+                        self.message = ("Training stopped because of an internal error (it has been "
+                                        "logged). Press Play to try again, or Reset.")
                 time.sleep(REST_S)
         finally:
             with _registry_lock:
