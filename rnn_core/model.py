@@ -163,20 +163,26 @@ class Forward:
         return float(per_stream.sum()) / per_stream.size
 
 
-def _softmax_rows(o: np.ndarray) -> np.ndarray:
-    """softmax over each row of o (N, K), in place.
+def _softmax_rows(o: np.ndarray, picks: np.ndarray) -> np.ndarray:
+    """softmax over each row of o (N, K), in place; returns -log softmax(o)[picks] (N,).
 
     The row maxima are subtracted only when exp could overflow or underflow: when every logit
     lies within +-limit, exp(o) / sum(exp(o)) is already accurate (it is what min-char-rnn does),
     and skipping the row reductions and the broadcast subtraction is a large share of the
     softmax's cost at 32 streams. Two whole-array reductions decide it.
+    The picked -log probabilities are log(sum(exp(o))) - o[pick], from the logits: finite for any
+    finite logits, where -log of a probability that underflowed to 0 would be infinite.
     """
     limit = _exp_limit(o.dtype, o.shape[1])
     if not (o.max() < limit and o.min() > -limit):  # also taken for NaN
         o -= o.max(axis=1)[:, None]
+    picked = np.take(o, picks)                 # (N,) the chosen logits, before exp
     np.exp(o, out=o)
-    o /= np.dot(o, np.ones(o.shape[1], o.dtype))[:, None]  # row sums as a matrix-vector product
-    return o
+    sums = np.dot(o, np.ones(o.shape[1], o.dtype))  # row sums as a matrix-vector product
+    o /= sums[:, None]
+    np.log(sums, out=sums)
+    sums -= picked
+    return sums
 
 
 @functools.cache
@@ -212,11 +218,10 @@ def forward(params: Params, inputs: np.ndarray, targets: np.ndarray, h0: np.ndar
     # o(t) = V h(t) + c for all t in one matrix product: (T*B, H) @ (H, K).
     os = np.dot(hs[1:].reshape(T * B, H), VT)  # (T*B, K)
     os += c
-    ps = _softmax_rows(os).reshape(T, B, K)
-    # A target whose probability underflows to 0 gives an infinite loss, as in min-char-rnn: the
-    # trainer treats it as a divergence and rolls back.
-    losses = -np.log(np.take(ps, _target_index(targets, K))).reshape(T, B)
-    return Forward(inputs, targets, hs, ps, losses)
+    # -log y(t)[target]: min-char-rnn's loss, computed from the logits so that a target whose
+    # probability underflows to 0 (easily reached in float32) still has a finite loss.
+    losses = _softmax_rows(os, _target_index(targets, K)).reshape(T, B)
+    return Forward(inputs, targets, hs, os.reshape(T, B, K), losses)
 
 
 def _target_index(targets: np.ndarray, K: int) -> np.ndarray:

@@ -40,6 +40,8 @@ HISTORY_CAP = 1000  # rows kept per history: at most 2 * HISTORY_CAP (see Histor
 VAL_MAX_CHARS = 10_000  # validation reads at most this much of the held-out tail
 VAL_STREAMS = 10  # long pieces: less of the text is read from the zero state
 LIVE_SETTINGS = ("lr", "clip", "clip_mode", "val_every")  # changeable between steps
+EXPLOSION_FACTOR = 5.0     # see Trainer.explosion_loss
+EXPLOSION_MIN_NATS = 20.0  # per character: a mean probability of the target of e^-20
 
 STEP_COLUMNS = (
     "step", "chars_seen", "loss", "smooth_loss", "bpc", "smooth_bpc", "lr", "time", "step_time",
@@ -72,7 +74,8 @@ def _copy_into(dst: Params, src: Params) -> None:
 
 
 class DivergenceError(ArithmeticError):
-    """A step produced NaN or inf; the trainer has rolled back to the last finite state."""
+    """A step produced NaN or inf, or a loss far worse than guessing; the trainer has rolled back
+    to the last state from which a step went normally."""
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,15 @@ class Trainer:
         """Loss of a uniform guess over the chunk: -ln(1/K) * T (min-char-rnn's smooth_loss start)."""
         return -math.log(1.0 / self.vocab_size) * self.config.seq_len
 
+    @property
+    def explosion_loss(self) -> float:
+        """A chunk loss above this counts as a divergence: EXPLOSION_FACTOR times worse than a
+        uniform guess (at least EXPLOSION_MIN_NATS per character). Training that got there has
+        blown up, even while every number is still finite (the loss is computed from the logits,
+        so it stays finite where a probability underflows)."""
+        per_char = max(EXPLOSION_FACTOR * math.log(self.vocab_size), EXPLOSION_MIN_NATS)
+        return per_char * self.config.seq_len
+
     def reset(self) -> None:
         """New weights from the configured seed: the same seed gives the same run."""
         cfg = self.config
@@ -252,12 +264,16 @@ class Trainer:
             grads, dh_norms = backward(self.params, fw)
             clipped, stats = clip_gradients(grads, cfg.clip_mode, cfg.clip)
         loss = fw.loss
-        if not math.isfinite(loss) or not math.isfinite(stats.global_pre):
-            what = "loss" if not math.isfinite(loss) else "gradients"
+        if not (loss <= self.explosion_loss and math.isfinite(stats.global_pre)):  # NaN too
             failed_at = self.step_count + 1
+            if not math.isfinite(loss) or not math.isfinite(stats.global_pre):
+                what = "loss" if not math.isfinite(loss) else "gradients"
+                what = f"the {what} became NaN or infinite at step {failed_at}"
+            else:
+                what = (f"the loss exploded at step {failed_at}, to {loss / T / LN2:,.1f} bits per "
+                        f"character (guessing uniformly gives {self.initial_loss / T / LN2:.1f})")
             undone = self._undo_last_step()
-            self._diverged(f"the {what} became NaN or infinite at step {failed_at}",
-                           "the update before it was undone" if undone else None)
+            self._diverged(what, "the update before it was undone" if undone else None)
         undo = _Undo(self.p, self.h.copy(), self.step_count, self.chars_seen, self.smooth_loss,
                      self.train_time, self.optimizer.t, self.last_record, self._last_fw,
                      self._last_dh_norms)
@@ -318,8 +334,8 @@ class Trainer:
 
     def _diverged(self, what: str, undone: str | None) -> None:
         if undone:
-            where = (f"{undone.capitalize()}: the weights are back at step {self.step_count}, the "
-                     "last finite state. Lower the learning rate (now "
+            where = (f"{undone.capitalize()}: the weights are back at step {self.step_count}, "
+                     "before it went wrong. Lower the learning rate (now "
                      f"{self.config.lr:g}) or turn gradient clipping on, then continue.")
         else:
             where = (f"There is no earlier finite state to go back to, so nothing was changed "

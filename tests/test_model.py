@@ -71,6 +71,23 @@ def test_forward_is_the_article_recurrence():
     assert fw.loss == pytest.approx(fw.losses.sum(axis=0).mean(), rel=1e-15)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_loss_stays_finite_where_a_probability_underflows(dtype):
+    # Logits hundreds apart: exp underflows and the target's probability is 0, but its -log is
+    # the log-sum-exp minus its logit, a finite number (computed here in float64 from scratch).
+    params, inputs, targets, h0 = setup(B=3)
+    params = init_params(H, K, np.random.default_rng(1), dtype=dtype)
+    params["V"][...] = 0.0
+    params["c"][...] = np.arange(K) * 1000.0  # the last character is certain
+    targets = np.where(targets == K - 1, 0, targets)  # and never the target
+    fw = forward(params, inputs, targets, h0.astype(dtype))
+    assert (np.take_along_axis(fw.ps, targets[..., None], axis=2) == 0).all()
+    c = params["c"].astype(np.float64)
+    expected = (c.max() + np.log(np.exp(c - c.max()).sum())) - c[targets]
+    np.testing.assert_allclose(fw.losses, expected, rtol=1e-6)
+    assert np.isfinite(fw.loss) and fw.losses.dtype == dtype
+
+
 def test_streams_are_independent_and_combined_by_the_mean():
     # B streams in one pass == B single-stream passes: loss is their mean, gradients the mean of
     # theirs, and each stream's ||dL/dh(t)|| is that of its own loss.

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import rnn_core.trainer as trainer_module
-from rnn_core.config import NEEDS_RESET, ConfigError, TrainConfig
+from rnn_core.config import NEEDS_RESET, PRESETS, ConfigError, TrainConfig
 from rnn_core.corpus import CorpusError, corpus_from_text, load_builtin
 from rnn_core.model import PARAM_NAMES
 from rnn_core.trainer import STEP_COLUMNS, DivergenceError, Trainer
@@ -477,12 +477,12 @@ def _assert_state(trainer: Trainer, state: dict) -> None:
            [state[k] for k in ("t", "step", "p", "chars", "smooth")]
 
 
-def test_real_divergence_rolls_back_to_the_last_finite_state_and_training_continues():
-    # SGD at lr 10 without clipping blows the logits up until a probability underflows to 0 and
-    # the loss is infinite. The update that made the weights unusable is undone, so the trainer is
-    # exactly as it was before that step, and with a lower lr it trains on.
+def test_real_divergence_rolls_back_to_the_last_good_state_and_training_continues():
+    # SGD at lr 10 without clipping blows the logits up until the loss is many times a uniform
+    # guess's. The update that made the weights unusable is undone, so the trainer is exactly as
+    # it was before that step, and with a lower lr it trains on.
     corpus = load_builtin("zen", seq_len=10)
-    trainer = Trainer(corpus, TrainConfig(hidden=16, seq_len=10, lr=10.0, clip_mode="off",
+    trainer = Trainer(corpus, TrainConfig(hidden=16, seq_len=10, lr=5.0, clip_mode="off",
                                           optimizer="sgd", val_fraction=0.0))
     states = [_state(trainer)]
     with pytest.raises(DivergenceError) as info:
@@ -490,9 +490,9 @@ def test_real_divergence_rolls_back_to_the_last_finite_state_and_training_contin
             trainer.step()
             states.append(_state(trainer))
     failed_at = len(states)  # the step that found the loss non-finite
-    assert failed_at >= 2
+    assert failed_at >= 3  # so that a committed step and its history row are kept
     message = str(info.value)
-    assert "NaN or infinite" in message and "learning rate" in message and message == trainer.error
+    assert "loss exploded" in message and "learning rate" in message and message == trainer.error
     _assert_state(trainer, states[-2])  # before the update that produced the unusable weights
     assert trainer.last_record.step == trainer.step_count == failed_at - 2
     assert trainer.history.column("step")[-1] == trainer.step_count
@@ -501,6 +501,39 @@ def test_real_divergence_rolls_back_to_the_last_finite_state_and_training_contin
     records = trainer.run(30)
     assert records[0].step == failed_at - 1 and all(math.isfinite(r.loss) for r in records)
     assert trainer.error is None
+
+
+def test_after_a_blow_up_and_the_fix_training_recovers_without_diverging_again():
+    # The app's default preset at lr 1 without clipping: within a few steps the float32 logits
+    # are so far apart that a target's probability underflows to 0. The loss, computed from the
+    # logits, stays finite and the blow-up is caught as an explosion before the weights are
+    # beyond repair (a loss of -log 0 = inf used to roll back to weights that diverged again at
+    # once): after lowering the learning rate and turning clipping on, training recovers.
+    config = PRESETS["fast"].replace(lr=1.0, clip_mode="off", val_every=0)
+    trainer = Trainer(load_builtin("python-docs"), config)
+    with pytest.raises(DivergenceError, match="loss exploded"):
+        trainer.run(50)
+    rolled_back_to = trainer.step_count
+    trainer.apply_live(lr=1e-3, clip_mode="value", clip=1.0)
+    records = trainer.run(300)
+    assert records[-1].step == rolled_back_to + 300 and trainer.error is None
+    assert np.mean([r.loss for r in records[-20:]]) < trainer.initial_loss
+
+
+def test_an_exploding_loss_from_finite_weights_is_a_divergence_too():
+    trainer = Trainer(small_corpus(), tiny_config())
+    trainer.run(3)
+    before_step_3 = _state(trainer)
+    trainer.run(1)
+    # The first bias makes one character certain: every other target's probability underflows to
+    # 0 in exp, yet the loss (log-sum-exp minus the target's logit) is a finite, huge number.
+    trainer.params["c"][:] = 0.0
+    trainer.params["c"][0] = 1e4
+    with pytest.raises(DivergenceError, match="loss exploded at step 5") as info:
+        trainer.step()
+    assert "learning rate" in str(info.value) and "inf" not in str(info.value)
+    _assert_state(trainer, before_step_3)  # the update before it (step 4) undone
+    assert trainer.explosion_loss == pytest.approx(max(5 * math.log(trainer.vocab_size), 20.0) * 10)
 
 
 def test_non_finite_weights_after_an_update_are_rolled_back():
