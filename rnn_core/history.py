@@ -32,8 +32,13 @@ class History:
         return self._stride
 
     def append(self, row: Mapping[str, float]) -> None:
+        """A row by column name (a missing column reads NaN)."""
+        self.append_values([row.get(name, np.nan) for name in self.columns])
+
+    def append_values(self, values: Sequence[float]) -> None:
+        """A row given as one value per column, in column order."""
         if self._appends % self._stride == 0:
-            self._rows[self._n] = [row.get(name, np.nan) for name in self.columns]
+            self._rows[self._n] = values
             self._n += 1
             if self._n == len(self._rows):
                 self._rows[: self.cap] = self._rows[::2]

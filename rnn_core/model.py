@@ -140,6 +140,16 @@ def flat_buffers(*dicts: Mapping[str, np.ndarray]) -> list[np.ndarray] | None:
     return out
 
 
+def copy_into(dst: Mapping[str, np.ndarray], src: Mapping[str, np.ndarray]) -> None:
+    """Copy every array of src into dst's (one copy when both are FlatParams of one layout)."""
+    bufs = flat_buffers(dst, src)
+    if bufs is not None:
+        np.copyto(bufs[0], bufs[1])
+    else:
+        for k, a in src.items():
+            np.copyto(dst[k], a)
+
+
 def softmax(o: np.ndarray) -> np.ndarray:
     """Softmax over the last axis, stable for any finite logits (the max is subtracted first)."""
     e = np.exp(o - o.max(axis=-1, keepdims=True))
@@ -229,21 +239,21 @@ def _target_index(targets: np.ndarray, K: int) -> np.ndarray:
     return np.arange(0, targets.size * K, K) + targets.ravel()
 
 
-def backward(params: Params, fw: Forward) -> tuple[Params, np.ndarray]:
+def backward(params: Params, fw: Forward, out: FlatParams | None = None) -> tuple[Params, np.ndarray]:
     """Backpropagation through time over the chunk.
 
     Returns the gradients of the chunk loss (keys U, W, V, b, c) and ||dL_b/dh(t)|| of shape
     (T, B): the norm of the gradient of stream b's own chunk loss reaching h(t), which shrinks
     (vanishes) or grows (explodes) as it flows back from the end of the chunk.
     The gradients are a FlatParams (views into one buffer), so clipping and the optimizer can
-    treat them as one vector.
+    treat them as one vector: `out` when given (every entry is overwritten), else a new one.
     """
     U, W, V = params["U"], params["W"], params["V"]
     T, B = fw.inputs.shape
     H, K = U.shape
     N = T * B
     dtype = W.dtype
-    grads = FlatParams.empty(param_shapes(H, K), dtype)
+    grads = FlatParams.empty(param_shapes(H, K), dtype) if out is None else out
     dU, dW, dV, db, dc = (grads[k] for k in PARAM_NAMES)
     ones = np.ones(N, dtype)
     # dL/do(t) = y(t) - onehot(target) for the sum of the streams' losses. The loss is their

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnn_core.model import FlatParams, Params, flat_buffers
+from rnn_core.model import FlatParams, Params, copy_into, flat_buffers
 
 CLIP_MODES = ("value", "norm", "off")
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
@@ -100,7 +100,8 @@ def _clip_flat(grads: FlatParams, g: np.ndarray, mode: str, clip: float, pre: di
 
 
 class Optimizer:
-    """Base class: `step` updates params in place from (clipped) gradients.
+    """Base class: `step` updates params in place from (clipped) gradients; `step_into` writes the
+    new weights elsewhere and keeps the state from before the step (for the trainer's rollback).
 
     The state arrays of each slot are stored as one vector (a FlatParams), so when the weights and
     gradients are too (the trainer's are), an update is a handful of NumPy calls over all
@@ -114,22 +115,47 @@ class Optimizer:
     def __init__(self, params: Params) -> None:
         self.t = 0  # number of updates taken
         self.state: dict[str, Params] = {slot: _zeros_like(params) for slot in self.slots}
+        # The state before the last step_into; its buffers take the next step_into's result.
+        self.previous_state: dict[str, Params] = {slot: _zeros_like(params) for slot in self.slots}
         self._work: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
     slots: tuple[str, ...] = ()
 
     def step(self, params: Params, grads: Params, lr: float) -> None:
+        """Update params and the state in place."""
+        self._step(params, grads, lr, params, self.state)
+
+    def step_into(self, params: Params, grads: Params, lr: float, out: Params) -> None:
+        """The updated weights into `out`, leaving `params` as they were; the updated state becomes
+        `state` and the one before the step `previous_state` (swapped, not copied: at batch 1 a
+        copy of weights and state for a rollback costs more than the update's arithmetic)."""
+        new_state = self.previous_state
+        self._step(params, grads, lr, out, new_state)
+        self.previous_state, self.state = self.state, new_state
+
+    def undo_step_into(self) -> None:
+        """The state back to `previous_state` (the last step_into undone; t is the caller's)."""
+        self.state, self.previous_state = self.previous_state, self.state
+        for slot, d in self.state.items():
+            copy_into(self.previous_state[slot], d)
+
+    def _step(self, params: Params, grads: Params, lr: float, out: Params,
+              new_state: dict[str, Params]) -> None:
         self.t += 1
         lr = float(lr)
-        bufs = flat_buffers(params, grads, *self.state.values())
+        n = len(self.slots)
+        bufs = flat_buffers(params, grads, out, *self.state.values(), *new_state.values())
         if bufs is not None:
-            self._update(bufs[0], bufs[1], lr, *bufs[2:])
+            self._update(bufs[0], bufs[1], lr, bufs[2], bufs[3 : 3 + n], bufs[3 + n :])
         else:
             for k, p in params.items():
-                self._update(p, grads[k], lr, *(d[k] for d in self.state.values()))
+                self._update(p, grads[k], lr, out[k], [d[k] for d in self.state.values()],
+                             [d[k] for d in new_state.values()])
 
-    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, *state: np.ndarray) -> None:
-        """Update p in place from its gradient g and its state arrays (one per slot, in order)."""
+    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, p_out: np.ndarray,
+                state: list[np.ndarray], state_out: list[np.ndarray]) -> None:
+        """The new p into p_out, from its gradient g and its state arrays (one per slot, in order)
+        into state_out. Outputs may be the inputs themselves (an update in place)."""
         raise NotImplementedError
 
     def _scratch(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -160,10 +186,10 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, *state: np.ndarray) -> None:
+    def _update(self, p, g, lr, p_out, state, state_out) -> None:
         step, _ = self._scratch(p)
         np.multiply(lr, g, out=step)
-        p -= step
+        np.subtract(p, step, out=p_out)
 
 
 class Momentum(Optimizer):
@@ -173,13 +199,13 @@ class Momentum(Optimizer):
     slots = ("velocity",)
     mu = 0.9
 
-    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, *state: np.ndarray) -> None:
-        (v,) = state
+    def _update(self, p, g, lr, p_out, state, state_out) -> None:
+        (v,), (v_out,) = state, state_out
         step, _ = self._scratch(p)
-        v *= self.mu
-        v += g
-        np.multiply(lr, v, out=step)
-        p -= step
+        np.multiply(v, self.mu, out=v_out)
+        v_out += g
+        np.multiply(lr, v_out, out=step)
+        np.subtract(p, step, out=p_out)
 
 
 class Adagrad(Optimizer):
@@ -188,16 +214,16 @@ class Adagrad(Optimizer):
     name = "adagrad"
     slots = ("mem",)
 
-    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, *state: np.ndarray) -> None:
-        (mem,) = state
+    def _update(self, p, g, lr, p_out, state, state_out) -> None:
+        (mem,), (mem_out,) = state, state_out
         tmp, step = self._scratch(p)
         np.multiply(g, g, out=tmp)
-        mem += tmp
+        np.add(mem, tmp, out=mem_out)
         np.multiply(-lr, g, out=step)
-        np.add(mem, self.eps, out=tmp)
+        np.add(mem_out, self.eps, out=tmp)
         np.sqrt(tmp, out=tmp)
         step /= tmp
-        p += step
+        np.add(p, step, out=p_out)
 
     def effective_lr(self, k: str, lr: float) -> np.ndarray:
         return lr / np.sqrt(self.state["mem"][k] + self.eps)
@@ -210,18 +236,18 @@ class RMSProp(Optimizer):
     slots = ("ms",)
     rho = 0.99
 
-    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, *state: np.ndarray) -> None:
-        (ms,) = state
+    def _update(self, p, g, lr, p_out, state, state_out) -> None:
+        (ms,), (ms_out,) = state, state_out
         tmp, step = self._scratch(p)
-        ms *= self.rho
+        np.multiply(ms, self.rho, out=ms_out)
         np.multiply(1.0 - self.rho, g, out=tmp)
         tmp *= g
-        ms += tmp
-        np.sqrt(ms, out=tmp)
+        ms_out += tmp
+        np.sqrt(ms_out, out=tmp)
         tmp += self.eps
         np.multiply(lr, g, out=step)
         step /= tmp
-        p -= step
+        np.subtract(p, step, out=p_out)
 
     def effective_lr(self, k: str, lr: float) -> np.ndarray:
         return lr / (np.sqrt(self.state["ms"][k]) + self.eps)
@@ -234,24 +260,24 @@ class Adam(Optimizer):
     slots = ("m", "v")
     beta1, beta2 = 0.9, 0.999
 
-    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, *state: np.ndarray) -> None:
-        m, v = state
+    def _update(self, p, g, lr, p_out, state, state_out) -> None:
+        (m, v), (m_out, v_out) = state, state_out
         tmp, step = self._scratch(p)
         np.multiply(1.0 - self.beta1, g, out=tmp)
-        m *= self.beta1
-        m += tmp
+        np.multiply(m, self.beta1, out=m_out)
+        m_out += tmp
         np.multiply(1.0 - self.beta2, g, out=tmp)
         tmp *= g
-        v *= self.beta2
-        v += tmp
+        np.multiply(v, self.beta2, out=v_out)
+        v_out += tmp
         # lr * m_hat / (sqrt(v_hat) + eps) with the bias corrections folded into two scalars:
         # = (lr * sqrt(c2) / c1) * m / (sqrt(v) + eps * sqrt(c2)), c = 1 - beta^t.
         c1, c2 = 1.0 - self.beta1**self.t, 1.0 - self.beta2**self.t
-        np.sqrt(v, out=tmp)
+        np.sqrt(v_out, out=tmp)
         tmp += self.eps * math.sqrt(c2)
-        np.multiply(m, lr * math.sqrt(c2) / c1, out=step)
+        np.multiply(m_out, lr * math.sqrt(c2) / c1, out=step)
         step /= tmp
-        p -= step
+        np.subtract(p, step, out=p_out)
 
     def effective_lr(self, k: str, lr: float) -> np.ndarray:
         t = max(self.t, 1)

@@ -29,9 +29,11 @@ from rnn_core.model import (
     Forward,
     Params,
     backward,
+    copy_into,
     flat_buffers,
     forward,
     init_params,
+    param_shapes,
 )
 from rnn_core.optim import ClipStats, Optimizer, clip_gradients, make_optimizer
 
@@ -64,15 +66,6 @@ def _copy(arrays: Params) -> Params:
     return FlatParams(arrays) if isinstance(arrays, FlatParams) else {k: a.copy() for k, a in arrays.items()}
 
 
-def _copy_into(dst: Params, src: Params) -> None:
-    bufs = flat_buffers(dst, src)
-    if bufs is not None:
-        np.copyto(bufs[0], bufs[1])
-    else:
-        for k, a in src.items():
-            np.copyto(dst[k], a)
-
-
 class DivergenceError(ArithmeticError):
     """A step produced NaN or inf, or a loss far worse than guessing; the trainer has rolled back
     to the last state from which a step went normally."""
@@ -100,17 +93,16 @@ class StepRecord:
     def smooth_bpc(self) -> float:
         return self.smooth_loss / self.seq_len / LN2
 
+    def values(self) -> list[float]:
+        """The STEP_COLUMNS in order (a history row)."""
+        c = self.clip
+        return [self.step, self.chars_seen, self.loss, self.smooth_loss, self.bpc, self.smooth_bpc,
+                self.lr, self.time, self.step_time, c.global_pre, c.global_post, c.clipped_fraction,
+                *(c.norm_pre[k] for k in PARAM_NAMES), *(c.norm_post[k] for k in PARAM_NAMES)]
+
     def as_row(self) -> dict[str, float]:
         """Flat dict with the STEP_COLUMNS (plus val_bpc when evaluated): one JSON log line."""
-        row: dict[str, float] = {
-            "step": self.step, "chars_seen": self.chars_seen, "loss": self.loss,
-            "smooth_loss": self.smooth_loss, "bpc": self.bpc, "smooth_bpc": self.smooth_bpc,
-            "lr": self.lr, "time": self.time, "step_time": self.step_time,
-            "global_pre": self.clip.global_pre, "global_post": self.clip.global_post,
-            "clipped_fraction": self.clip.clipped_fraction,
-        }
-        row.update({f"pre_{k}": v for k, v in self.clip.norm_pre.items()})
-        row.update({f"post_{k}": v for k, v in self.clip.norm_post.items()})
+        row = dict(zip(STEP_COLUMNS, self.values(), strict=True))
         if self.val_bpc is not None:
             row["val_bpc"] = self.val_bpc
         return row
@@ -138,7 +130,7 @@ class ChunkTrace:
 @dataclass(frozen=True)
 class _Undo:
     """Everything a committed step changed besides the weights and the optimizer state (whose
-    values before the step are kept in Trainer._before and Trainer._state_before)."""
+    values before the step are kept in Trainer._before and the optimizer's previous_state)."""
 
     p: int
     h: np.ndarray
@@ -217,8 +209,10 @@ class Trainer:
         self.error: str | None = None
         self._last_fw: Forward | None = None
         self._last_dh_norms: np.ndarray | None = None
-        self._before = _copy(self.params)  # weights before last update
-        self._state_before = {s: _copy(d) for s, d in self.optimizer.state.items()}
+        # Weights before the last update; its buffer takes the next update's result (the two swap
+        # every step, as do the optimizer's state and previous_state: nothing is copied).
+        self._before = _copy(self.params)
+        self._grads = FlatParams.empty(param_shapes(cfg.hidden, self.vocab_size), self.dtype)
         self._undo: _Undo | None = None  # how to take back the last step (None: not possible)
 
     def apply_live(self, **changes: float | str) -> None:
@@ -261,7 +255,7 @@ class Trainer:
         inputs, targets = self._chunk(p)
         with np.errstate(all="ignore"):  # non-finite values are detected below, not warned about
             fw = forward(self.params, inputs, targets, h)
-            grads, dh_norms = backward(self.params, fw)
+            grads, dh_norms = backward(self.params, fw, self._grads)
             clipped, stats = clip_gradients(grads, cfg.clip_mode, cfg.clip)
         loss = fw.loss
         if not (loss <= self.explosion_loss and math.isfinite(stats.global_pre)):  # NaN too
@@ -277,12 +271,10 @@ class Trainer:
         undo = _Undo(self.p, self.h.copy(), self.step_count, self.chars_seen, self.smooth_loss,
                      self.train_time, self.optimizer.t, self.last_record, self._last_fw,
                      self._last_dh_norms)
-        _copy_into(self._before, self.params)
-        for slot, d in self.optimizer.state.items():
-            _copy_into(self._state_before[slot], d)
-        self._undo = None  # _before now holds this step's starting point, no longer the last one's
+        self._undo = None  # _before now takes this step's starting point, no longer the last one's
         with np.errstate(all="ignore"):
-            self.optimizer.step(self.params, clipped, cfg.lr)
+            self.optimizer.step_into(self.params, clipped, cfg.lr, self._before)
+        self.params, self._before = self._before, self.params
         if not (_finite(self.params) and all(_finite(d) for d in self.optimizer.state.values())):
             what = "weights" if not _finite(self.params) else "optimizer state"
             self._rollback(undo.t)
@@ -305,16 +297,16 @@ class Trainer:
             val = self.validation_bpc()
         record = StepRecord(self.step_count, self.chars_seen, loss, self.smooth_loss, cfg.lr,
                             self.train_time, step_time, stats, T, val)
-        self.history.append(record.as_row())
+        self.history.append_values(record.values())
         self.last_record = record
         self._undo = undo if val is None else dataclasses.replace(undo, validated=True)
         return record
 
     def _rollback(self, t_before: int) -> None:
         """Weights and optimizer state back to their values before the last update."""
-        _copy_into(self.params, self._before)
-        for slot, d in self._state_before.items():
-            _copy_into(self.optimizer.state[slot], d)
+        self.params, self._before = self._before, self.params
+        copy_into(self._before, self.params)  # both hold the restored weights (a rare path)
+        self.optimizer.undo_step_into()
         self.optimizer.t = t_before
 
     def _undo_last_step(self) -> bool:

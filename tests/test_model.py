@@ -7,7 +7,15 @@ import math
 import numpy as np
 import pytest
 
-from rnn_core.model import PARAM_NAMES, backward, forward, init_params, loss_and_grads, param_shapes
+from rnn_core.model import (
+    PARAM_NAMES,
+    FlatParams,
+    backward,
+    forward,
+    init_params,
+    loss_and_grads,
+    param_shapes,
+)
 
 H, K, T = 6, 5, 7
 
@@ -86,6 +94,19 @@ def test_loss_stays_finite_where_a_probability_underflows(dtype):
     expected = (c.max() + np.log(np.exp(c - c.max()).sum())) - c[targets]
     np.testing.assert_allclose(fw.losses, expected, rtol=1e-6)
     assert np.isfinite(fw.loss) and fw.losses.dtype == dtype
+
+
+def test_backward_into_a_given_buffer_overwrites_every_entry():
+    params, inputs, targets, h0 = setup(B=2)
+    fw = forward(params, inputs, targets, h0)
+    fresh, norms = backward(params, fw)
+    out = FlatParams.empty(param_shapes(H, K), np.float64)
+    out._buffer[...] = np.nan  # whatever the buffer held before
+    grads, norms_out = backward(params, fw, out)
+    assert grads is out and out.flat() is not None
+    for k in PARAM_NAMES:
+        np.testing.assert_array_equal(grads[k], fresh[k])
+    np.testing.assert_array_equal(norms_out, norms)
 
 
 def test_streams_are_independent_and_combined_by_the_mean():

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from rnn_core.model import FlatParams, init_params, param_shapes
 from rnn_core.optim import CLIP_MODES, OPTIMIZERS, clip_gradients, make_optimizer
 
 
@@ -163,6 +164,39 @@ def test_adagrad_state_and_effective_lr():
     np.testing.assert_allclose(opt.effective_lr("U", 0.1), [0.1 / 5, 0.1 / 1e-4], rtol=1e-7)
     assert make_optimizer("sgd", params).effective_lr("U", 0.1) is None
     assert make_optimizer("momentum", params).effective_lr("U", 0.1) is None
+
+
+@pytest.mark.parametrize("flat", [True, False])
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_step_into_is_step_elsewhere_and_can_be_undone(name, flat):
+    # The trainer's update: the same numbers as an update in place, bit for bit, written to
+    # other buffers; the weights and state before it stay intact for a rollback.
+    rng = np.random.default_rng(0)
+    shapes = param_shapes(5, 4)
+    start = init_params(5, 4, rng)
+    make = (lambda a: FlatParams(a)) if flat else (lambda a: {k: v.copy() for k, v in a.items()})
+    in_place, params, out = make(start), make(start), make(start)
+    opt_in_place, opt = make_optimizer(name, in_place), make_optimizer(name, params)
+    for step in range(1, 4):
+        g = {k: rng.normal(size=sh) for k, sh in shapes.items()}
+        opt_in_place.step(in_place, g, LR)
+        kept = {k: a.copy() for k, a in params.items()}
+        state_before = {s: {k: a.copy() for k, a in d.items()} for s, d in opt.state.items()}
+        opt.step_into(params, g, LR, out)
+        assert opt.t == step
+        for k in shapes:
+            np.testing.assert_array_equal(out[k], in_place[k])
+            np.testing.assert_array_equal(params[k], kept[k])  # untouched
+            for s in opt.state:
+                np.testing.assert_array_equal(opt.state[s][k], opt_in_place.state[s][k])
+                np.testing.assert_array_equal(opt.previous_state[s][k], state_before[s][k])
+        if step == 3:
+            opt.undo_step_into()
+            for s in opt.state:
+                for k in shapes:
+                    np.testing.assert_array_equal(opt.state[s][k], state_before[s][k])
+                    np.testing.assert_array_equal(opt.previous_state[s][k], state_before[s][k])
+        params, out = out, params
 
 
 def test_unknown_optimizer():

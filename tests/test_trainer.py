@@ -560,8 +560,8 @@ def test_non_finite_gradient_undoes_the_step_that_led_there(monkeypatch):
     trainer.step()
     real_backward = trainer_module.backward
 
-    def inf_backward(params, fw):
-        grads, norms = real_backward(params, fw)
+    def inf_backward(params, fw, out=None):
+        grads, norms = real_backward(params, fw, out)
         grads["V"][0, 0] = np.inf
         return grads, norms
 
