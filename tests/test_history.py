@@ -77,3 +77,12 @@ def test_undo_without_appends_does_nothing():
 def test_cap_must_be_positive(cap):
     with pytest.raises(ValueError, match="cap"):
         History(("step",), cap)
+
+
+def test_values_in_column_order_are_rows_by_name():
+    by_name, in_order = filled(37, cap=8), History(("step", "loss"), 8)
+    for i in range(37):
+        in_order.append_values([i, 1.0 / (i + 1)])
+    assert by_name.as_dict().keys() == in_order.as_dict().keys()
+    for name in ("step", "loss"):
+        np.testing.assert_array_equal(by_name.column(name), in_order.column(name))
