@@ -9,12 +9,14 @@ which is what checkpoints save.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from rnn_core.model import FlatParams, Params, copy_into, flat_buffers
 
+Arrays = Sequence[np.ndarray]  # an optimizer's state arrays for one parameter, one per slot
 CLIP_MODES = ("value", "norm", "off")
 OPTIMIZERS = ("sgd", "momentum", "adagrad", "rmsprop", "adam")
 
@@ -153,7 +155,7 @@ class Optimizer:
                              [d[k] for d in new_state.values()])
 
     def _update(self, p: np.ndarray, g: np.ndarray, lr: float, p_out: np.ndarray,
-                state: list[np.ndarray], state_out: list[np.ndarray]) -> None:
+                state: Arrays, state_out: Arrays) -> None:
         """The new p into p_out, from its gradient g and its state arrays (one per slot, in order)
         into state_out. Outputs may be the inputs themselves (an update in place)."""
         raise NotImplementedError
@@ -186,7 +188,8 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def _update(self, p, g, lr, p_out, state, state_out) -> None:
+    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, p_out: np.ndarray,
+                state: Arrays, state_out: Arrays) -> None:
         step, _ = self._scratch(p)
         np.multiply(lr, g, out=step)
         np.subtract(p, step, out=p_out)
@@ -199,7 +202,8 @@ class Momentum(Optimizer):
     slots = ("velocity",)
     mu = 0.9
 
-    def _update(self, p, g, lr, p_out, state, state_out) -> None:
+    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, p_out: np.ndarray,
+                state: Arrays, state_out: Arrays) -> None:
         (v,), (v_out,) = state, state_out
         step, _ = self._scratch(p)
         np.multiply(v, self.mu, out=v_out)
@@ -214,7 +218,8 @@ class Adagrad(Optimizer):
     name = "adagrad"
     slots = ("mem",)
 
-    def _update(self, p, g, lr, p_out, state, state_out) -> None:
+    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, p_out: np.ndarray,
+                state: Arrays, state_out: Arrays) -> None:
         (mem,), (mem_out,) = state, state_out
         tmp, step = self._scratch(p)
         np.multiply(g, g, out=tmp)
@@ -236,7 +241,8 @@ class RMSProp(Optimizer):
     slots = ("ms",)
     rho = 0.99
 
-    def _update(self, p, g, lr, p_out, state, state_out) -> None:
+    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, p_out: np.ndarray,
+                state: Arrays, state_out: Arrays) -> None:
         (ms,), (ms_out,) = state, state_out
         tmp, step = self._scratch(p)
         np.multiply(ms, self.rho, out=ms_out)
@@ -260,7 +266,8 @@ class Adam(Optimizer):
     slots = ("m", "v")
     beta1, beta2 = 0.9, 0.999
 
-    def _update(self, p, g, lr, p_out, state, state_out) -> None:
+    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, p_out: np.ndarray,
+                state: Arrays, state_out: Arrays) -> None:
         (m, v), (m_out, v_out) = state, state_out
         tmp, step = self._scratch(p)
         np.multiply(1.0 - self.beta1, g, out=tmp)
