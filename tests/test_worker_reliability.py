@@ -152,3 +152,18 @@ def test_an_unexpected_error_in_a_slice_pauses_with_a_message(sessions: list[Tra
     at = steps(s)
     assert s.play()  # and Play works again
     wait_until(lambda: steps(s) > at)
+
+
+def test_the_worker_rests_longer_only_while_others_want_the_lock(sessions: list[TrainingSession],
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ui.worker, "BUSY_S", 3600.0)  # "recently" = within the hour: no timing here
+    s = new(sessions)
+    assert not s.lock.wanted()
+    assert s.play()
+    wait_until(lambda: s.trainer.step_count > 0)  # no read under the lock: only the worker used it
+    s.pause()
+    assert not s.lock.wanted()  # the worker's own slices do not count
+    s.read(lambda t: t.step_count)  # a page read
+    assert s.lock.wanted()
+    monkeypatch.setattr(ui.worker, "BUSY_S", 0.0)
+    assert not s.lock.wanted()

@@ -2,12 +2,16 @@
 
 The thread never calls Streamlit. Everything that touches the trainer, the thread's steps and the
 pages' reads alike, holds `lock`, so a page always sees one whole step, never half an update.
-The thread trains in slices (SLICE_S of steps, then REST_S asleep) so that several sessions and
-the server's own script threads all get the GIL on a 2-core machine.
+The thread trains in slices of SLICE_S and rests between them. The rest is REST_S when someone
+else needs the lock, the GIL or a turn at training (a page reading or still drawing what it read,
+another session's worker waiting), so that several sessions and the server's script threads all get
+their share on a 2-core machine; otherwise only MIN_REST_S. Resting REST_S after every slice cost
+17% of the training speed (bench/README.md, "Live app overhead").
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import logging
@@ -17,7 +21,7 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -31,7 +35,9 @@ R = TypeVar("R")
 log = logging.getLogger(__name__)
 
 SLICE_S = 0.05     # seconds of training per slice, holding the lock
-REST_S = 0.01      # then this long asleep: lock and GIL free for page reads and the server
+REST_S = 0.01      # then this long asleep when wanted: lock and GIL free for page reads and the server
+MIN_REST_S = 0.001  # ... and this long when nobody waits (still lets the server's threads in)
+BUSY_S = 0.25      # a page's script run is taken to be drawing for this long after it read
 SAMPLE_EVERY_S = 2.0  # the periodic sample (min-char-rnn prints one every 100 steps)
 SAMPLE_LENGTH = 200
 SAMPLE_TIMELINE_CAP = 200  # samples kept per session
@@ -50,6 +56,7 @@ MAX_MODEL_MB = float(os.environ.get("UNROLLED_MAX_MODEL_MB", "256"))
 # turns keeps that near 1/2 whatever N, for about the same total steps/s (it is GIL-bound anyway).
 TRAIN_PARALLEL = max(1, int(os.environ.get("UNROLLED_TRAIN_PARALLEL", "1")))
 _train_gate = threading.BoundedSemaphore(TRAIN_PARALLEL)
+_gate_waiters: set[int] = set()  # idents of workers waiting for their turn (set ops are atomic)
 _registry_lock = threading.Lock()
 _playing: set[int] = set()  # ids of sessions whose worker is training now
 _threads: set[threading.Thread] = set()
@@ -128,6 +135,51 @@ def check_config(config: object, vocab_size: int) -> TrainConfig:
     return config
 
 
+@contextlib.contextmanager
+def _turn() -> Iterator[None]:
+    """A worker's turn at training (TRAIN_PARALLEL at once), noting that it waits for one."""
+    me = threading.get_ident()
+    _gate_waiters.add(me)
+    try:
+        _train_gate.acquire()
+    finally:
+        _gate_waiters.discard(me)
+    try:
+        yield
+    finally:
+        _train_gate.release()
+
+
+class SessionLock:
+    """A session's reentrant lock that notes when threads other than its worker use it (pages'
+    reads, the controls): `wanted()` tells the worker to rest longer after its slice. The worker
+    takes `raw`, which notes nothing."""
+
+    def __init__(self) -> None:
+        self.raw = threading.RLock()
+        self._waiting: set[int] = set()  # idents of threads about to acquire (atomic set ops)
+        self._last_use = -math.inf       # monotonic time of the last acquire or release
+
+    def __enter__(self) -> bool:
+        me = threading.get_ident()
+        self._waiting.add(me)
+        try:
+            self.raw.acquire()
+        finally:
+            self._waiting.discard(me)
+        self._last_use = time.monotonic()
+        return True
+
+    def __exit__(self, *exc: object) -> None:
+        self._last_use = time.monotonic()
+        self.raw.release()
+
+    def wanted(self) -> bool:
+        """Someone waits for the lock, or read under it within the last BUSY_S (a script run
+        that is probably still drawing, and needs the GIL)."""
+        return bool(self._waiting) or time.monotonic() - self._last_use < BUSY_S
+
+
 @dataclass(frozen=True)
 class TimelineSample:
     step: int
@@ -151,7 +203,7 @@ class SampleSettings:
 
 class TrainingSession:
     def __init__(self, corpus: Corpus, config: TrainConfig) -> None:
-        self.lock = threading.RLock()
+        self.lock = SessionLock()
         self.trainer = Trainer(corpus, config)
         self.message: str | None = None  # why training stopped, for the page to show
         self.sample_settings = SampleSettings()
@@ -301,7 +353,7 @@ class TrainingSession:
             while not stop.is_set():
                 if not self._play.wait(timeout=0.2):
                     continue
-                with _train_gate, self.lock:  # gate first: a waiting worker holds no session lock
+                with _turn(), self.lock.raw:  # turn first: a waiting worker holds no session lock
                     if not self._play.is_set() or stop.is_set():
                         continue  # paused while waiting for its turn
                     try:
@@ -315,7 +367,8 @@ class TrainingSession:
                         self.pause()
                         self.message = ("Training stopped because of an internal error (it has been "
                                         "logged). Press Play to try again, or Reset.")
-                time.sleep(REST_S)
+                wanted = _gate_waiters or self.lock.wanted()
+                time.sleep(REST_S if wanted else min(MIN_REST_S, REST_S))
         finally:
             with _registry_lock:
                 _playing.discard(id(self))
