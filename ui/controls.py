@@ -108,4 +108,4 @@ def _int_bounds(name: str) -> tuple[int, int]:
 def server_line() -> str:
     """The whole server at a glance (every session's workers, not just this one's)."""
     return (f"Server: {worker.playing_count()} of {worker.MAX_TRAINING} training slots in use · "
-            f"{worker.live_threads()} worker threads · {worker.live_sessions()} sessions in memory")
+            f"worker threads: {worker.live_threads()} · sessions in memory: {worker.live_sessions()}")

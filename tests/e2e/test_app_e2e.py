@@ -63,7 +63,7 @@ def sidebar_corpus(page: Page) -> str:
 
 def threads_alive(page: Page) -> int:
     """Worker threads alive in the server (all sessions), from the sidebar's server line."""
-    m = re.search(r"(\d+) worker threads", page.locator(".st-key-server_status").inner_text())
+    m = re.search(r"worker threads: (\d+)", page.locator(".st-key-server_status").inner_text())
     assert m
     return int(m.group(1))
 
@@ -171,7 +171,7 @@ def test_two_sessions_stay_apart_and_a_closed_one_stops(new_page: Callable[..., 
     before = threads_alive(b)
     assert before >= 2
     a.context.close()  # the tab closes: its session's worker must stop
-    expect(b.locator(".st-key-server_status")).to_contain_text(f"{before - 1} worker threads",
+    expect(b.locator(".st-key-server_status")).to_contain_text(f"worker threads: {before - 1}",
                                                                  timeout=15_000)
     assert "Training" in status_text(b)  # the other session is untouched
     click_and_time(b, "Pause", "Paused")

@@ -148,7 +148,8 @@ def server_load(page: Page) -> tuple[int, int, int]:
     """(sessions training, worker threads alive, sessions in memory) from the sidebar's server
     line, as of the page's last rerun."""
     text = page.locator(".st-key-server_status").inner_text()
-    m = re.search(r"(\d+) of \d+ training slots in use · (\d+) worker threads · (\d+) sessions", text)
+    m = re.search(r"(\d+) of \d+ training slots in use · worker threads: (\d+) · "
+                  r"sessions in memory: (\d+)", text)
     assert m, text
     return int(m.group(1)), int(m.group(2)), int(m.group(3))
 
