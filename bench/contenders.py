@@ -100,6 +100,20 @@ class TorchRNN:
         return T * B
 
 
+class Bare:
+    """bench/bare.py's lean trainer (no statistics, rollback or history) on the same text."""
+
+    def __init__(self, batch: int, dtype: type, seed: int = 0) -> None:
+        from bench.bare import BareTrainer
+
+        corpus = load_builtin(CORPUS)
+        split = Trainer(corpus, TrainConfig(val_every=0))
+        self.model = BareTrainer(split.train_data, len(corpus.vocab), HIDDEN, SEQ_LEN, batch, dtype, seed)
+
+    def step(self) -> int:
+        return self.model.step()
+
+
 def make(name: str, seed: int = 0, threads: int = 1):
     """A contender by name (see NAMES)."""
     if name == "minchar":
@@ -110,6 +124,10 @@ def make(name: str, seed: int = 0, threads: int = 1):
         return Project(TrainConfig(batch=32, dtype="float32", seed=seed))
     if name == "fast":
         return Project(PRESETS["fast"].replace(seed=seed))
+    if name == "bare_b1":
+        return Bare(1, np.float64, seed)
+    if name == "bare_b32":
+        return Bare(32, np.float32, seed)
     if name == "torch_b1":
         return TorchRNN(1, seed, threads)
     if name == "torch_b32":
@@ -117,12 +135,14 @@ def make(name: str, seed: int = 0, threads: int = 1):
     raise ValueError(f"unknown contender {name!r}; choose one of {', '.join(NAMES)}")
 
 
-NAMES = ("minchar", "exact", "batched32", "fast", "torch_b1", "torch_b32")
+NAMES = ("minchar", "exact", "batched32", "fast", "bare_b1", "bare_b32", "torch_b1", "torch_b32")
 DESCRIPTIONS = {
     "minchar": "min-char-rnn loop (bench/minchar.py): B=1, float64, one-hot matmuls, Adagrad",
     "exact": "rnn_core exact mode: TrainConfig() = B=1, float64, Adagrad lr 0.1",
     "batched32": "rnn_core batched: B=32 streams, float32, Adagrad lr 0.1",
     "fast": "rnn_core PRESETS['fast'] (the app's default)",
+    "bare_b1": "bench/bare.py: the leanest NumPy loop, no statistics/rollback/history, B=1, float64",
+    "bare_b32": "bench/bare.py: the same, B=32 streams, float32",
     "torch_b1": "PyTorch CPU nn.RNN + Adagrad, B=1, float32",
     "torch_b32": "PyTorch CPU nn.RNN + Adagrad, B=32, float32",
 }

@@ -136,7 +136,8 @@ def median_ratio(a: list[dict], b: list[dict], clock: str = "wall") -> float:
 
 
 def throughput_section(args: argparse.Namespace, with_torch: bool) -> dict:
-    names = ["minchar", "exact", "batched32", "fast"] + (["torch_b1", "torch_b32"] if with_torch else [])
+    names = ["minchar", "exact", "batched32", "fast", "bare_b1", "bare_b32"]
+    names += ["torch_b1", "torch_b32"] if with_torch else []
     labels, code = list(names), {}
     if args.before:  # the same contenders on another copy of rnn_core, for before/after figures
         for name in ("exact", "batched32"):
