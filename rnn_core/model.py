@@ -88,16 +88,20 @@ class FlatParams(dict):
         new = type(self).__new__(type(self))
         dict.update(new, self)
         new.layout, new._buffer, new._views = self.layout, self._buffer, self._views
+        new.segments = self.segments
         return new
 
     def _attach(self, shapes: Mapping[str, tuple[int, ...]], dtype: np.dtype,
                 buffer: np.ndarray | None = None) -> None:
-        self.layout = tuple((k, tuple(shape)) for k, shape in shapes.items())
+        layout = tuple((k, tuple(shape)) for k, shape in shapes.items())
+        self.layout = _LAYOUTS.setdefault(layout, layout)  # one object per layout: `is` compares
         total, slices = _slices(self.layout)
         if buffer is None:
             buffer = np.empty(total, dtype)
         self._buffer = buffer
-        self._views = tuple(buffer[start:stop].reshape(shape) for start, stop, shape in slices)
+        # Each entry as a 1-D piece of the buffer too (the fastest way to reduce over one entry).
+        self.segments = tuple(buffer[start:stop] for start, stop, _ in slices)
+        self._views = tuple(s.reshape(shape) for s, (_, _, shape) in zip(self.segments, slices, strict=True))
         dict.update(self, zip(shapes, self._views, strict=True))
 
     def flat(self) -> np.ndarray | None:
@@ -111,6 +115,9 @@ class FlatParams(dict):
 
     def __copy__(self) -> FlatParams:
         return self.alias()
+
+
+_LAYOUTS: dict[tuple, tuple] = {}
 
 
 @functools.cache
@@ -131,7 +138,7 @@ def flat_buffers(*dicts: Mapping[str, np.ndarray]) -> list[np.ndarray] | None:
         return None
     out = []
     for d in dicts:
-        if not isinstance(d, FlatParams) or d.layout != first.layout:
+        if not isinstance(d, FlatParams) or (d.layout is not first.layout and d.layout != first.layout):
             return None
         buffer = d.flat()
         if buffer is None:
@@ -166,11 +173,10 @@ class Forward:
     ps: np.ndarray       # (T, B, K) softmax probabilities
     losses: np.ndarray   # (T, B) -log ps[t, b, targets[t, b]]
 
-    @property
+    @functools.cached_property
     def loss(self) -> float:
         """Chunk loss: sum over time, mean over streams."""
-        per_stream = self.losses.sum(axis=0)  # (B,)
-        return float(per_stream.sum()) / per_stream.size
+        return float(self.losses.sum()) / self.losses.shape[1]
 
 
 def _softmax_rows(o: np.ndarray, picks: np.ndarray) -> np.ndarray:
@@ -245,6 +251,20 @@ def backward(params: Params, fw: Forward, out: FlatParams | None = None) -> tupl
     Returns the gradients of the chunk loss (keys U, W, V, b, c) and ||dL_b/dh(t)|| of shape
     (T, B): the norm of the gradient of stream b's own chunk loss reaching h(t), which shrinks
     (vanishes) or grows (explodes) as it flows back from the end of the chunk.
+    """
+    grads, dh = gradients(params, fw, out)
+    return grads, gradient_norms(dh)
+
+
+def gradient_norms(dh: np.ndarray) -> np.ndarray:
+    """||dL_b/dh(t)|| (T, B), float64, from the dL/dh(t) (T, B, H) that `gradients` returns."""
+    return np.sqrt(np.einsum("tbh,tbh->tb", dh, dh)).astype(np.float64, copy=False)
+
+
+def gradients(params: Params, fw: Forward, out: FlatParams | None = None) -> tuple[FlatParams, np.ndarray]:
+    """backward() without the norms: the gradients and dL_b/dh(t) itself (T, B, H), each stream's
+    own (the trainer takes the norms only when a view asks for them).
+
     The gradients are a FlatParams (views into one buffer), so clipping and the optimizer can
     treat them as one vector: `out` when given (every entry is overwritten), else a new one.
     """
@@ -275,14 +295,13 @@ def backward(params: Params, fw: Forward, out: FlatParams | None = None) -> tupl
         dhraw[t] *= dh[t]
         if t:
             dhraw[t].dot(W, out=dh_next)  # dL/dh(t-1) through W
-    dh_norms = np.sqrt(np.einsum("tbh,tbh->tb", dh, dh)).astype(np.float64, copy=False)  # (T, B)
     dhraw2 = dhraw.reshape(N, H)
     np.dot(dhraw2.T, hs_in, out=dW)          # (H, H)
     np.dot(ones, dhraw2, out=db)             # (H,)
     _scatter_columns(dU, fw.inputs.ravel(), dhraw2)
     if B > 1:
         np.divide(grads._buffer, B, out=grads._buffer)
-    return grads, dh_norms
+    return grads, dh
 
 
 def _scatter_columns(dU: np.ndarray, ids: np.ndarray, rows: np.ndarray) -> None:

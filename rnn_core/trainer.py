@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import operator
 import time
 from dataclasses import dataclass
 
@@ -28,10 +29,10 @@ from rnn_core.model import (
     FlatParams,
     Forward,
     Params,
-    backward,
     copy_into,
-    flat_buffers,
     forward,
+    gradient_norms,
+    gradients,
     init_params,
     param_shapes,
 )
@@ -51,14 +52,16 @@ STEP_COLUMNS = (
     *(f"pre_{k}" for k in PARAM_NAMES), *(f"post_{k}" for k in PARAM_NAMES),
 )
 VAL_COLUMNS = ("step", "chars_seen", "time", "val_bpc")
+_by_name = operator.itemgetter(*PARAM_NAMES)  # a dict's values in PARAM_NAMES order
 
 
 def _finite(arrays: Params) -> bool:
-    bufs = flat_buffers(arrays)  # one check over all arrays when they are stored as one vector
-    if bufs is not None:
+    # One check over all arrays when they are stored as one vector.
+    buf = arrays.flat() if isinstance(arrays, FlatParams) else None
+    if buf is not None:
         # Any NaN or inf makes the sum of squares non-finite; only when it is (or overflowed) is
         # every entry looked at.
-        return math.isfinite(np.dot(bufs[0], bufs[0])) or bool(np.isfinite(bufs[0]).all())
+        return math.isfinite(buf.dot(buf)) or bool(np.isfinite(buf).all())
     return all(np.isfinite(a).all() for a in arrays.values())
 
 
@@ -98,7 +101,7 @@ class StepRecord:
         c = self.clip
         return [self.step, self.chars_seen, self.loss, self.smooth_loss, self.bpc, self.smooth_bpc,
                 self.lr, self.time, self.step_time, c.global_pre, c.global_post, c.clipped_fraction,
-                *(c.norm_pre[k] for k in PARAM_NAMES), *(c.norm_post[k] for k in PARAM_NAMES)]
+                *_by_name(c.norm_pre), *_by_name(c.norm_post)]
 
     def as_row(self) -> dict[str, float]:
         """Flat dict with the STEP_COLUMNS (plus val_bpc when evaluated): one JSON log line."""
@@ -141,7 +144,7 @@ class _Undo:
     t: int
     last_record: StepRecord | None
     last_fw: Forward | None
-    last_dh_norms: np.ndarray | None
+    last_dh: np.ndarray | None
     validated: bool = False
 
 
@@ -208,7 +211,7 @@ class Trainer:
         self.last_record: StepRecord | None = None
         self.error: str | None = None
         self._last_fw: Forward | None = None
-        self._last_dh_norms: np.ndarray | None = None
+        self._last_dh: np.ndarray | None = None  # dL/dh(t) of the last chunk (T, B, H)
         # Weights before the last update; its buffer takes the next update's result (the two swap
         # every step, as do the optimizer's state and previous_state: nothing is copied).
         self._before = _copy(self.params)
@@ -246,6 +249,10 @@ class Trainer:
         (weights, optimizer state, pointer, hidden state, counters and its history row). Either
         way, training continues from there, e.g. after lowering the learning rate.
         """
+        with np.errstate(all="ignore"):  # non-finite values are detected, not warned about
+            return self._step()
+
+    def _step(self) -> StepRecord:
         cfg = self.config
         T = cfg.seq_len
         t0 = time.perf_counter()
@@ -253,10 +260,9 @@ class Trainer:
         if self.step_count == 0 or p + T + 1 >= self.segment_len:
             p, h = 0, np.zeros_like(self.h)  # wrap: back to the start, memory wiped
         inputs, targets = self._chunk(p)
-        with np.errstate(all="ignore"):  # non-finite values are detected below, not warned about
-            fw = forward(self.params, inputs, targets, h)
-            grads, dh_norms = backward(self.params, fw, self._grads)
-            clipped, stats = clip_gradients(grads, cfg.clip_mode, cfg.clip)
+        fw = forward(self.params, inputs, targets, h)
+        grads, dh = gradients(self.params, fw, self._grads)
+        clipped, stats = clip_gradients(grads, cfg.clip_mode, cfg.clip)
         loss = fw.loss
         if not (loss <= self.explosion_loss and math.isfinite(stats.global_pre)):  # NaN too
             failed_at = self.step_count + 1
@@ -270,10 +276,9 @@ class Trainer:
             self._diverged(what, "the update before it was undone" if undone else None)
         undo = _Undo(self.p, self.h.copy(), self.step_count, self.chars_seen, self.smooth_loss,
                      self.train_time, self.optimizer.t, self.last_record, self._last_fw,
-                     self._last_dh_norms)
+                     self._last_dh)
         self._undo = None  # _before now takes this step's starting point, no longer the last one's
-        with np.errstate(all="ignore"):
-            self.optimizer.step_into(self.params, clipped, cfg.lr, self._before)
+        self.optimizer.step_into(self.params, clipped, cfg.lr, self._before)
         self.params, self._before = self._before, self.params
         if not (_finite(self.params) and all(_finite(d) for d in self.optimizer.state.values())):
             what = "weights" if not _finite(self.params) else "optimizer state"
@@ -289,7 +294,7 @@ class Trainer:
         self.step_count += 1
         self.chars_seen += self.streams * T
         self.smooth_loss = self.smooth_loss * 0.999 + loss * 0.001
-        self._last_fw, self._last_dh_norms = fw, dh_norms
+        self._last_fw, self._last_dh = fw, dh
         step_time = time.perf_counter() - t0
         self.train_time += step_time
         val = None
@@ -317,7 +322,7 @@ class Trainer:
         self._rollback(u.t)
         self.p, self.h, self.step_count, self.chars_seen = u.p, u.h, u.step_count, u.chars_seen
         self.smooth_loss, self.train_time, self.last_record = u.smooth_loss, u.train_time, u.last_record
-        self._last_fw, self._last_dh_norms = u.last_fw, u.last_dh_norms
+        self._last_fw, self._last_dh = u.last_fw, u.last_dh
         self.history.undo_last()
         if u.validated:
             self.val_history.undo_last()
@@ -370,11 +375,12 @@ class Trainer:
 
     def chunk_trace(self, stream: int = 0) -> ChunkTrace | None:
         """The last training chunk of one stream (None before the first step)."""
-        fw, norms = self._last_fw, self._last_dh_norms
-        if fw is None or norms is None:
+        fw, dh = self._last_fw, self._last_dh
+        if fw is None or dh is None:
             return None
         if not 0 <= stream < self.streams:
             raise ValueError(f"stream must be in [0, {self.streams}), got {stream}")
+        norms = gradient_norms(dh[:, stream : stream + 1])  # (T, 1): only this stream's
         chars = self.corpus.vocab.chars
         inputs, targets = fw.inputs[:, stream].copy(), fw.targets[:, stream].copy()
         losses = fw.losses[:, stream].astype(np.float64)
@@ -384,7 +390,7 @@ class Trainer:
             inputs=inputs, targets=targets,
             hs=fw.hs[1:, stream].astype(np.float64), h_prev=fw.hs[0, stream].astype(np.float64),
             ps=fw.ps[:, stream].astype(np.float64), losses=losses,
-            dh_norms=norms[:, stream].copy(), loss=float(losses.sum()), mean_loss=fw.loss,
+            dh_norms=norms[:, 0], loss=float(losses.sum()), mean_loss=fw.loss,
         )
 
     def last_update(self) -> Params:

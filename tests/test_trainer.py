@@ -558,20 +558,20 @@ def test_non_finite_gradient_undoes_the_step_that_led_there(monkeypatch):
     trainer.run(2)
     before_step_3 = trainer.snapshot_params()
     trainer.step()
-    real_backward = trainer_module.backward
+    real_gradients = trainer_module.gradients
 
-    def inf_backward(params, fw, out=None):
-        grads, norms = real_backward(params, fw, out)
+    def inf_gradients(params, fw, out=None):
+        grads, dh = real_gradients(params, fw, out)
         grads["V"][0, 0] = np.inf
-        return grads, norms
+        return grads, dh
 
-    monkeypatch.setattr(trainer_module, "backward", inf_backward)
+    monkeypatch.setattr(trainer_module, "gradients", inf_gradients)
     with pytest.raises(DivergenceError, match="gradients became NaN or infinite at step 4"):
         trainer.step()
     assert trainer.step_count == 2 and trainer.p == 20
     for k in PARAM_NAMES:
         assert np.array_equal(trainer.params[k], before_step_3[k])
-    monkeypatch.setattr(trainer_module, "backward", real_backward)
+    monkeypatch.setattr(trainer_module, "gradients", real_gradients)
     assert trainer.step().step == 3
 
 
