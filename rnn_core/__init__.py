@@ -4,7 +4,9 @@ Modules, one concern each: corpus (text -> ids), model (forward/backward), optim
 optimizers), config, trainer, history, sampling, checkpoint, gradcheck, train (the CLI).
 """
 
-import rnn_core._threads  # noqa: F401  (first: sets the BLAS thread count before NumPy loads)
+# First, before NumPy loads: the BLAS thread count (_threads) and glibc's malloc settings (_malloc).
+import rnn_core._malloc
+import rnn_core._threads  # noqa: F401
 from rnn_core.config import DEFAULT_PRESET, PRESETS, ConfigError, TrainConfig
 from rnn_core.corpus import BUILTINS, Corpus, CorpusError, Vocab, corpus_from_bytes, load_builtin
 from rnn_core.trainer import ChunkTrace, DivergenceError, StepRecord, Trainer
