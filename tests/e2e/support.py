@@ -19,7 +19,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -113,6 +113,22 @@ def step_of(page: Page) -> int:
     m = re.search(r"step ([\d,]+)", status_text(page))
     assert m, status_text(page)
     return int(m.group(1).replace(",", ""))
+
+
+def wait_for_step(page: Page, at_least: int, timeout: float = 30) -> int:
+    """Until the status line's step reaches `at_least`; returns the step seen."""
+    deadline = time.monotonic() + timeout
+    while (step := step_of(page)) < at_least:
+        assert time.monotonic() < deadline, f"stuck at step {step}: {status_text(page)}"
+        time.sleep(0.25)
+    return step
+
+
+def go_to(page: Page, title: str) -> None:
+    """Open a page from the sidebar navigation and wait until it has drawn."""
+    page.get_by_role("link", name=title, exact=True).click()
+    expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
+    wait_for_app(page)
 
 
 def assert_no_exception(page: Page) -> None:

@@ -7,7 +7,6 @@ tests/e2e/measure.py.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 
@@ -17,24 +16,19 @@ from playwright.sync_api import Browser, Page, expect
 from tests.e2e.support import (
     SCREENSHOTS,
     assert_no_exception,
+    go_to,
     nav_labels,
     running_server,
     status_text,
     step_of,
     wait_for_app,
     wait_for_render,
+    wait_for_step,
 )
+from tests.load.browser_sessions import server_load
 
 PAGE_LIST = ["Data", "Train", "Inspect", "Sample"]
 ALPHA = "abc abcd abd bad cab dab. " * 40  # tiny vocabulary: a, b, c, d, space, full stop
-
-
-def wait_for_step(page: Page, at_least: int, timeout: float = 30) -> int:
-    deadline = time.monotonic() + timeout
-    while (step := step_of(page)) < at_least:
-        assert time.monotonic() < deadline, f"stuck at step {step}: {status_text(page)}"
-        time.sleep(0.25)
-    return step
 
 
 def click_and_time(page: Page, button: str, status_word: str) -> float:
@@ -45,12 +39,6 @@ def click_and_time(page: Page, button: str, status_word: str) -> float:
     return time.perf_counter() - t0
 
 
-def go_to(page: Page, title: str) -> None:
-    page.get_by_role("link", name=title, exact=True).click()
-    expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
-    wait_for_app(page)
-
-
 def upload(page: Page, name: str, raw: bytes) -> None:
     """Drop a file on the corpus uploader (as a payload: any name, no file on disk needed)."""
     page.locator(".st-key-corpus_upload input[type=file]").set_input_files(
@@ -59,13 +47,6 @@ def upload(page: Page, name: str, raw: bytes) -> None:
 
 def sidebar_corpus(page: Page) -> str:
     return page.locator('[data-testid="stSidebar"]').get_by_text("Corpus:").inner_text()
-
-
-def threads_alive(page: Page) -> int:
-    """Worker threads alive in the server (all sessions), from the sidebar's server line."""
-    m = re.search(r"worker threads: (\d+)", page.locator(".st-key-server_status").inner_text())
-    assert m
-    return int(m.group(1))
 
 
 @pytest.mark.parametrize("path", ["/", "/data"])
@@ -168,7 +149,7 @@ def test_two_sessions_stay_apart_and_a_closed_one_stops(new_page: Callable[..., 
     assert set(sample.inner_text()) <= set(ALPHA) | {"\n"}  # a's samples use only a's characters
     assert "python-docs" in sidebar_corpus(b) and "alpha soup.txt" in sidebar_corpus(a)
     expect(b.locator(".st-key-server_status")).to_contain_text("worker threads")
-    before = threads_alive(b)
+    before = server_load(b)[1]  # worker threads alive in the server
     assert before >= 2
     a.context.close()  # the tab closes: its session's worker must stop
     expect(b.locator(".st-key-server_status")).to_contain_text(f"worker threads: {before - 1}",

@@ -16,13 +16,20 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.support import assert_no_exception, running_server, status_text, step_of, wait_for_app
+from tests.e2e.support import (
+    assert_no_exception,
+    go_to,
+    running_server,
+    status_text,
+    step_of,
+    wait_for_app,
+    wait_for_step,
+)
 from tests.load.browser_sessions import (
     ALPHABETS,
     click_latency,
     corpus_name,
     drop_connection,
-    go_to,
     open_session,
     press,
     sample_text,
@@ -32,7 +39,6 @@ from tests.load.browser_sessions import (
     thread_count,
     use_uploaded_corpus,
     wait_for_status,
-    wait_for_step,
 )
 
 SESSIONS = 4

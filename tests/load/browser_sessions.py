@@ -16,7 +16,7 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.support import TIMEOUT_MS, status_text, step_of, wait_for_app
+from tests.e2e.support import TIMEOUT_MS, status_text, wait_for_app
 
 # Disjoint alphabets: session i's text, and so its model's samples, use only ALPHABETS[i] (plus
 # space and newline), so a character from another alphabet on a page means sessions mixed.
@@ -104,12 +104,6 @@ def use_uploaded_corpus(page: Page, i: int) -> None:
     wait_for_app(page)
 
 
-def go_to(page: Page, title: str) -> None:
-    page.get_by_role("link", name=title, exact=True).click()
-    expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
-    wait_for_app(page)
-
-
 def press(page: Page, key: str) -> None:
     """Click the button keyed `key` (the current one: a rerun can briefly leave a stale copy)."""
     page.locator(f'.st-key-{key}[data-stale="false"] button').first.click()
@@ -134,14 +128,6 @@ def click_latency(page: Page, key: str, word: str) -> float:
 
 def wait_for_status(page: Page, word: str, timeout_ms: float = TIMEOUT_MS) -> None:
     expect(page.locator(".st-key-status")).to_contain_text(word, timeout=timeout_ms)
-
-
-def wait_for_step(page: Page, at_least: int, timeout: float = 30) -> int:
-    deadline = time.monotonic() + timeout
-    while (step := step_of(page)) < at_least:
-        assert time.monotonic() < deadline, f"stuck at step {step}: {status_text(page)}"
-        time.sleep(0.25)
-    return step
 
 
 def server_load(page: Page) -> tuple[int, int, int]:

@@ -25,13 +25,12 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from tests.e2e.support import CHROMIUM, CHROMIUM_ARGS, running_server, step_of
+from tests.e2e.support import CHROMIUM, CHROMIUM_ARGS, go_to, running_server, step_of
 from tests.load.browser_sessions import (
     ALPHABETS,
     Probe,
     click_latency,
     corpus_name,
-    go_to,
     open_session,
     press,
     rss_mb,
