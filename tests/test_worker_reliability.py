@@ -130,6 +130,23 @@ def test_sessions_are_freed_once_nothing_refers_to_them() -> None:
     assert live_sessions() <= with_it - 1
 
 
+def test_server_threads_tells_pooled_threads_from_the_rest() -> None:
+    # The closed-tab browser test checks that the unpooled ones go back to baseline.
+    release = threading.Event()
+    total, pooled = ui.worker.server_threads()
+    started = [threading.Thread(target=release.wait, name=name, daemon=True)
+               for name in ("AnyIO worker thread", "ThreadPoolExecutor-0_7", "ScriptRunner.scriptThread")]
+    for t in started:
+        t.start()
+    try:
+        assert ui.worker.server_threads() == (total + 3, pooled + 2)
+    finally:
+        release.set()
+        for t in started:
+            t.join()
+    assert ui.worker.server_threads() == (total, pooled)
+
+
 def test_a_collector_frees_cyclic_garbage_without_streamlits_per_run_gc() -> None:
     # .streamlit/config.toml turns runner.postScriptGC off; dropped sessions are cyclic garbage.
     TrainingSession(load_builtin("zen"), TINY)

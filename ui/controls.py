@@ -108,4 +108,5 @@ def _int_bounds(name: str) -> tuple[int, int]:
 def server_line() -> str:
     """The whole server at a glance (every session's workers, not just this one's)."""
     return (f"Server: {worker.playing_count()} of {worker.MAX_TRAINING} training slots in use · "
-            f"worker threads: {worker.live_threads()} · sessions in memory: {worker.live_sessions()}")
+            f"worker threads: {worker.live_threads()} · sessions in memory: {worker.live_sessions()} · "
+            "threads: {} ({} pooled)".format(*worker.server_threads()))

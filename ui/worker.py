@@ -95,6 +95,19 @@ def live_sessions() -> int:
         return len(_sessions)
 
 
+# Threads Streamlit's server keeps in pools and reuses: anyio's workers (prunes idle ones only when
+# it next hands out work) and asyncio's default executor (never shrinks). Their number follows the
+# busiest moment so far, not the sessions open now, so leak checks leave them out.
+POOLED_THREAD_PREFIXES = ("AnyIO worker thread", "ThreadPoolExecutor-")
+
+
+def server_threads() -> tuple[int, int]:
+    """(Python threads in this process, of which pooled): for the sidebar's server line and the
+    closed-tab tests (the rest, main, script runs, training and gc, must go back to baseline)."""
+    names = [t.name for t in threading.enumerate()]
+    return len(names), sum(1 for n in names if n.startswith(POOLED_THREAD_PREFIXES))
+
+
 def live_threads() -> int:
     """Training threads alive in this process (every session's), for tests and the Limits page."""
     with _registry_lock:

@@ -149,7 +149,7 @@ def test_two_sessions_stay_apart_and_a_closed_one_stops(new_page: Callable[..., 
     assert set(sample.inner_text()) <= set(ALPHA) | {"\n"}  # a's samples use only a's characters
     assert "python-docs" in sidebar_corpus(b) and "alpha soup.txt" in sidebar_corpus(a)
     expect(b.locator(".st-key-server_status")).to_contain_text("worker threads")
-    before = server_load(b)[1]  # worker threads alive in the server
+    before = server_load(b).workers  # worker threads alive in the server
     assert before >= 2
     a.context.close()  # the tab closes: its session's worker must stop
     expect(b.locator(".st-key-server_status")).to_contain_text(f"worker threads: {before - 1}",

@@ -13,6 +13,7 @@ import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from playwright.sync_api import Browser, Page, expect
 
@@ -130,14 +131,26 @@ def wait_for_status(page: Page, word: str, timeout_ms: float = TIMEOUT_MS) -> No
     expect(page.locator(".st-key-status")).to_contain_text(word, timeout=timeout_ms)
 
 
-def server_load(page: Page) -> tuple[int, int, int]:
-    """(sessions training, worker threads alive, sessions in memory) from the sidebar's server
-    line, as of the page's last rerun."""
+class ServerLoad(NamedTuple):
+    """The sidebar's server line, as of the page's last rerun."""
+    training: int  # sessions training
+    workers: int   # training threads alive
+    sessions: int  # sessions in memory
+    threads: int   # Python threads in the server process
+    pooled: int    # ... of which Streamlit's reusable pool threads
+
+    @property
+    def unpooled(self) -> int:
+        """Main, script runs, training and gc: what must go back to baseline as sessions close."""
+        return self.threads - self.pooled
+
+
+def server_load(page: Page) -> ServerLoad:
     text = page.locator(".st-key-server_status").inner_text()
     m = re.search(r"(\d+) of \d+ training slots in use · worker threads: (\d+) · "
-                  r"sessions in memory: (\d+)", text)
+                  r"sessions in memory: (\d+) · threads: (\d+) \((\d+) pooled\)", text)
     assert m, text
-    return int(m.group(1)), int(m.group(2)), int(m.group(3))
+    return ServerLoad(*(int(g) for g in m.groups()))
 
 
 def drop_connection(page: Page) -> None:

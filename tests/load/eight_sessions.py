@@ -132,7 +132,7 @@ def run(sessions: int, seconds: float, page_title: str, hide_charts: bool = Fals
             page.context.close()
         time.sleep(5)
         observer = open_session(browser, url)
-        training_threads = server_load(observer)[1]
+        training_threads = server_load(observer).workers
         observer.context.close()
         time.sleep(2)
         rss_closed, threads_closed = rss_mb(pid), thread_count(pid)
