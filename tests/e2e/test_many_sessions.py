@@ -156,7 +156,7 @@ def test_closed_tabs_stop_their_workers_and_threads_return_to_baseline(
         # (anyio's workers, asyncio's executor) keep threads from the busiest moment for reuse
         # and are counted apart; in CI they once left 2 more OS threads than at the start.
         deadline = time.monotonic() + 15
-        while (now := _reloaded(observer)).unpooled != baseline.unpooled:
+        while (now := _reloaded(observer)).unpooled > baseline.unpooled:
             assert time.monotonic() < deadline, (now, baseline)
             time.sleep(0.5)
         record_property("server_threads", {"before": baseline, "after": now, "os": thread_count(pid)})
