@@ -144,7 +144,7 @@ class _Undo:
     t: int
     last_record: StepRecord | None
     last_fw: Forward | None
-    last_dh_norms: np.ndarray | None
+    last_dh: np.ndarray | None
     validated: bool = False
 
 
@@ -211,7 +211,7 @@ class Trainer:
         self.last_record: StepRecord | None = None
         self.error: str | None = None
         self._last_fw: Forward | None = None
-        self._last_dh_norms: np.ndarray | None = None
+        self._last_dh: np.ndarray | None = None  # (T, B, H) dL/dh(t); its norms only when viewed
         # Weights before the last update; its buffer takes the next update's result (the two swap
         # every step, as do the optimizer's state and previous_state: nothing is copied).
         self._before = _copy(self.params)
@@ -262,7 +262,6 @@ class Trainer:
         inputs, targets = self._chunk(p)
         fw = forward(self.params, inputs, targets, h)
         grads, dh = gradients(self.params, fw, self._grads)
-        dh_norms = gradient_norms(dh)  # (T, B), for the gradient-flow views
         clipped, stats = clip_gradients(grads, cfg.clip_mode, cfg.clip)
         loss = fw.loss
         if not (loss <= self.explosion_loss and math.isfinite(stats.global_pre)):  # NaN too
@@ -277,7 +276,7 @@ class Trainer:
             self._diverged(what, "the update before it was undone" if undone else None)
         undo = _Undo(self.p, self.h.copy(), self.step_count, self.chars_seen, self.smooth_loss,
                      self.train_time, self.optimizer.t, self.last_record, self._last_fw,
-                     self._last_dh_norms)
+                     self._last_dh)
         self._undo = None  # _before now takes this step's starting point, no longer the last one's
         self.optimizer.step_into(self.params, clipped, cfg.lr, self._before)
         self.params, self._before = self._before, self.params
@@ -295,7 +294,7 @@ class Trainer:
         self.step_count += 1
         self.chars_seen += self.streams * T
         self.smooth_loss = self.smooth_loss * 0.999 + loss * 0.001
-        self._last_fw, self._last_dh_norms = fw, dh_norms
+        self._last_fw, self._last_dh = fw, dh
         step_time = time.perf_counter() - t0
         self.train_time += step_time
         val = None
@@ -323,7 +322,7 @@ class Trainer:
         self._rollback(u.t)
         self.p, self.h, self.step_count, self.chars_seen = u.p, u.h, u.step_count, u.chars_seen
         self.smooth_loss, self.train_time, self.last_record = u.smooth_loss, u.train_time, u.last_record
-        self._last_fw, self._last_dh_norms = u.last_fw, u.last_dh_norms
+        self._last_fw, self._last_dh = u.last_fw, u.last_dh
         self.history.undo_last()
         if u.validated:
             self.val_history.undo_last()
@@ -376,8 +375,8 @@ class Trainer:
 
     def chunk_trace(self, stream: int = 0) -> ChunkTrace | None:
         """The last training chunk of one stream (None before the first step)."""
-        fw, norms = self._last_fw, self._last_dh_norms
-        if fw is None or norms is None:
+        fw, dh = self._last_fw, self._last_dh
+        if fw is None or dh is None:
             return None
         if not 0 <= stream < self.streams:
             raise ValueError(f"stream must be in [0, {self.streams}), got {stream}")
@@ -390,7 +389,8 @@ class Trainer:
             inputs=inputs, targets=targets,
             hs=fw.hs[1:, stream].astype(np.float64), h_prev=fw.hs[0, stream].astype(np.float64),
             ps=fw.ps[:, stream].astype(np.float64), losses=losses,
-            dh_norms=norms[:, stream].copy(), loss=float(losses.sum()), mean_loss=fw.loss,
+            dh_norms=gradient_norms(dh[:, stream:stream + 1])[:, 0],
+            loss=float(losses.sum()), mean_loss=fw.loss,
         )
 
     def last_update(self) -> Params:
