@@ -31,7 +31,6 @@ import json
 import os
 import re
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -107,35 +106,6 @@ def headless_worker() -> None:
         print(json.dumps({"steps": trainer.step_count - s0, "chars": trainer.chars_seen - c0,
                           "wall": time.perf_counter() - w0, "cpu": time.process_time() - p0}),
               flush=True)
-
-
-class Headless:
-    def __init__(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "bench.live", "--headless-worker"],
-                                     cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.info = self._read()
-
-    def _read(self) -> dict:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"headless worker exited ({self.proc.wait()})")
-        return json.loads(line)
-
-    def run(self, seconds: float) -> dict:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(json.dumps({"run": seconds}) + "\n")
-        self.proc.stdin.flush()
-        return self._read()
-
-    def close(self) -> None:
-        try:
-            assert self.proc.stdin is not None
-            self.proc.stdin.write('{"quit": true}\n')
-            self.proc.stdin.close()
-            self.proc.wait(timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
-            self.proc.kill()
 
 
 # --- /proc: the server's threads, our browser's processes ----------------------------------------
@@ -248,6 +218,7 @@ def run(rounds: int, seconds: float, clicks: int, settle: float, refresh: str | 
         hide_charts: bool = False) -> dict:
     from playwright.sync_api import sync_playwright
 
+    from bench.run import JsonProcess
     from rnn_core.config import DEFAULT_PRESET, PRESETS
     from tests.e2e.support import CHROMIUM, CHROMIUM_ARGS, server_process, wait_for_app, wait_for_render
     from tests.load.browser_sessions import HIDE_CHARTS, click_latency, sidebar_text, wait_for_status
@@ -256,7 +227,8 @@ def run(rounds: int, seconds: float, clicks: int, settle: float, refresh: str | 
     load_before = os.getloadavg()
     report: dict = {"machine": {"cpus": os.cpu_count(), "loadavg_before": load_before},
                     "rounds": [], "clicks_in_rounds": [], "clicks": []}
-    headless = Headless()
+    headless = JsonProcess([sys.executable, "-m", "bench.live", "--headless-worker"],
+                           name="headless worker")
     try:
         with server_process() as (url, proc), sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
@@ -298,7 +270,7 @@ def run(rounds: int, seconds: float, clicks: int, settle: float, refresh: str | 
 
             play()
             time.sleep(max(settle, 5.0))  # warm-up: first steps, first chart renders
-            headless.run(1.0)
+            headless.ask(run=1.0)
             for r in range(rounds):
                 order = ("live", "headless") if r % 2 == 0 else ("headless", "live")
                 row: dict = {"round": r + 1, "order": "/".join(order)}
@@ -309,8 +281,8 @@ def run(rounds: int, seconds: float, clicks: int, settle: float, refresh: str | 
                         row["live"] = live_window(page, proc.pid, seconds)
                     else:
                         pause()
-                        headless.run(1.0)  # warm (its caches were the app's for a while)
-                        row["headless"] = headless.run(seconds)
+                        headless.ask(run=1.0)  # warm (its caches were the app's for a while)
+                        row["headless"] = headless.ask(run=seconds)
                 lv, hd = row["live"], row["headless"]
                 hd["steps_per_s"] = hd["steps"] / hd["wall"]
                 row["ratio"] = lv["steps_per_s"] / hd["steps_per_s"]

@@ -40,26 +40,21 @@ from bench.contenders import DESCRIPTIONS  # noqa: E402
 TARGETS = (3.0, 2.5)
 
 
-class Worker:
-    """A contender's process; `ask` sends one command and returns its JSON answer."""
+class JsonProcess:
+    """A child process that answers one JSON line on stdout for each JSON line on stdin; the first
+    line it prints (its greeting) is kept in `info`."""
 
-    def __init__(self, name: str, seed: int = 0, threads: int = 1, code: str | None = None) -> None:
-        env = dict(os.environ)
-        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            env[var] = str(threads)
-        if code:  # another copy of rnn_core (e.g. the code before an optimisation)
-            env["BENCH_RNN_CORE_FROM"] = code
+    def __init__(self, cmd: list[str], env: dict[str, str] | None = None, name: str = "worker") -> None:
         self.name = name
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.worker", name, "--seed", str(seed), "--threads", str(threads)],
-            cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self._read()  # {"ready": name}
+        self.proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        self.info = self._read()
 
     def _read(self) -> dict:
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
         if not line:
-            raise RuntimeError(f"worker {self.name} exited (status {self.proc.wait()})")
+            raise RuntimeError(f"{self.name} exited (status {self.proc.wait()})")
         return json.loads(line)
 
     def ask(self, **cmd: object) -> dict:
@@ -77,6 +72,19 @@ class Worker:
             self.proc.wait(timeout=10)
         if self.proc.poll() is None:
             self.proc.kill()
+
+
+class Worker(JsonProcess):
+    """A contender's process (bench/worker.py); `ask` sends one command and returns its answer."""
+
+    def __init__(self, name: str, seed: int = 0, threads: int = 1, code: str | None = None) -> None:
+        env = dict(os.environ)
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env[var] = str(threads)
+        if code:  # another copy of rnn_core (e.g. the code before an optimisation)
+            env["BENCH_RNN_CORE_FROM"] = code
+        super().__init__([sys.executable, "-m", "bench.worker", name, "--seed", str(seed),
+                          "--threads", str(threads)], env, f"worker {name}")  # info: {"ready": name}
 
 
 def machine() -> dict:
