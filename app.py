@@ -3,11 +3,13 @@ page) and the navigation over the scripts in pages/."""
 
 import streamlit as st
 
+from rnn_core.tuning import tune_process
 from ui.controls import live_interval, refresh_control, server_line, status_text, training_controls
 from ui.model_file import model_file_panel
 from ui.state import app_state
 from ui.text import escape_markdown
 
+tune_process()  # one BLAS thread, glibc keeps freed memory: see rnn_core/tuning.py
 st.set_page_config(page_title="Unrolled: watch an RNN learn", page_icon=":material/replay:",
                    layout="wide")
 state = app_state()

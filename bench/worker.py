@@ -68,6 +68,12 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if os.environ.get("BENCH_RNN_CORE_FROM"):  # race another copy of rnn_core (bench/run.py --before)
         sys.path.insert(0, os.environ["BENCH_RNN_CORE_FROM"])
+    try:  # the app's and the CLI's process tuning (the thread count is the parent's to set)
+        from rnn_core.tuning import tune_process
+    except ImportError:  # an rnn_core from before it existed tuned the process on import
+        pass
+    else:
+        tune_process()
     from bench.contenders import make
 
     contender = make(args.name, args.seed, args.threads)

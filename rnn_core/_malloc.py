@@ -1,4 +1,5 @@
 """glibc's malloc: keep the memory of freed arrays for the next step instead of handing it back.
+Applied by rnn_core.tuning.tune_process(), never on import.
 
 A training step allocates and frees a handful of arrays of 100 KB to 1 MB (activations, logits,
 dL/dh). glibc serves blocks above a threshold (128 KB at first, then adjusted as blocks are freed)
@@ -34,5 +35,3 @@ def tune() -> bool:
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
 
-
-TUNED = tune()

@@ -92,8 +92,10 @@ class TrainConfig:
         return self.batch == 1 and self.dtype == "float64"
 
 
-# Settings that only take effect on a new model (everything else can change between steps).
-NEEDS_RESET = ("hidden", "seq_len", "batch", "dtype", "init", "seed", "optimizer", "val_fraction")
+# Settings a running trainer takes between steps (Trainer.apply_live); every other one only takes
+# effect with a new model.
+LIVE_SETTINGS = ("lr", "clip", "clip_mode", "val_every")
+NEEDS_RESET = tuple(f.name for f in dataclasses.fields(TrainConfig) if f.name not in LIVE_SETTINGS)
 
 PRESETS: dict[str, TrainConfig] = {
     # Tuned for the validation loss of the first 30-60 s of training on one core (bench/README.md,

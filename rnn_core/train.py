@@ -23,6 +23,7 @@ from rnn_core.model import INIT_SCHEMES
 from rnn_core.optim import CLIP_MODES, OPTIMIZERS
 from rnn_core.sampling import MAX_SAMPLE_LENGTH, sample
 from rnn_core.trainer import DivergenceError, Trainer
+from rnn_core.tuning import tune_process
 
 MAX_CORPUS_BYTES = 20 * 2**20
 
@@ -143,6 +144,7 @@ def train(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    tune_process()
     try:
         return train(parse_args(argv))
     except (CliError, CorpusError, ConfigError, CheckpointError, ValueError, OSError) as exc:

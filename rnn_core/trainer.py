@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnn_core.config import ConfigError, TrainConfig
+from rnn_core.config import LIVE_SETTINGS, ConfigError, TrainConfig
 from rnn_core.corpus import Corpus, CorpusError
 from rnn_core.history import History
 from rnn_core.model import (
@@ -31,18 +31,17 @@ from rnn_core.model import (
     Params,
     copy_into,
     forward,
-    gradient_norms,
     gradients,
     init_params,
     param_shapes,
 )
 from rnn_core.optim import ClipStats, Optimizer, clip_gradients, make_optimizer
+from rnn_core.trace import ChunkTrace, chunk_trace
 
 LN2 = math.log(2.0)
 HISTORY_CAP = 1000  # rows kept per history: at most 2 * HISTORY_CAP (see History)
 VAL_MAX_CHARS = 10_000  # validation reads at most this much of the held-out tail
 VAL_STREAMS = 10  # long pieces: less of the text is read from the zero state
-LIVE_SETTINGS = ("lr", "clip", "clip_mode", "val_every")  # changeable between steps
 EXPLOSION_FACTOR = 5.0     # see Trainer.explosion_loss
 EXPLOSION_MIN_NATS = 20.0  # per character: a mean probability of the target of e^-20
 
@@ -109,25 +108,6 @@ class StepRecord:
         if self.val_bpc is not None:
             row["val_bpc"] = self.val_bpc
         return row
-
-
-@dataclass(frozen=True)
-class ChunkTrace:
-    """One stream's view of the last training chunk: what the Inspect page draws."""
-
-    step: int
-    stream: int
-    input_chars: list[str]   # (T,)
-    target_chars: list[str]  # (T,)
-    inputs: np.ndarray       # (T,) int
-    targets: np.ndarray      # (T,) int
-    hs: np.ndarray           # (T, H) h(t) after reading input t
-    h_prev: np.ndarray       # (H,) the state carried in from the previous chunk
-    ps: np.ndarray           # (T, K) softmax over the next character
-    losses: np.ndarray       # (T,) -log p(target); they sum to `loss`
-    dh_norms: np.ndarray     # (T,) ||dL/dh(t)|| of this stream's chunk loss
-    loss: float              # this stream's chunk loss
-    mean_loss: float         # the step's loss (mean over streams) as recorded
 
 
 @dataclass(frozen=True)
@@ -380,18 +360,7 @@ class Trainer:
             return None
         if not 0 <= stream < self.streams:
             raise ValueError(f"stream must be in [0, {self.streams}), got {stream}")
-        chars = self.corpus.vocab.chars
-        inputs, targets = fw.inputs[:, stream].copy(), fw.targets[:, stream].copy()
-        losses = fw.losses[:, stream].astype(np.float64)
-        return ChunkTrace(
-            step=self.step_count, stream=stream,
-            input_chars=[chars[i] for i in inputs], target_chars=[chars[i] for i in targets],
-            inputs=inputs, targets=targets,
-            hs=fw.hs[1:, stream].astype(np.float64), h_prev=fw.hs[0, stream].astype(np.float64),
-            ps=fw.ps[:, stream].astype(np.float64), losses=losses,
-            dh_norms=gradient_norms(dh[:, stream:stream + 1])[:, 0],
-            loss=float(losses.sum()), mean_loss=fw.loss,
-        )
+        return chunk_trace(fw, dh, self.corpus.vocab, stream, self.step_count)
 
     def last_update(self) -> Params:
         """The change each weight took in the last step (weights after minus before)."""

@@ -11,12 +11,13 @@ from rnn_core.config import (
     BOUNDS,
     DEFAULT_PRESET,
     INT_FIELDS,
+    LIVE_SETTINGS,
     NEEDS_RESET,
     PRESETS,
     ConfigError,
     TrainConfig,
 )
-from rnn_core.trainer import LIVE_SETTINGS, Trainer
+from rnn_core.trainer import Trainer
 from tests.rnn_support import small_corpus
 
 
