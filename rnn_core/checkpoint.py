@@ -8,11 +8,15 @@ A checkpoint is an .npz readable with np.load(..., allow_pickle=False):
   opt.<slot>.<param>  the optimizer's state arrays, e.g. opt.mem.U for Adagrad  (optional)
   trainer      0-d str array: {"step", "p", "chars_seen", "smooth_loss", "time"} as JSON (optional)
   h            (B, H) the carried hidden state of every stream                   (optional)
-With the optional parts present, training resumes exactly where it stopped.
+  before.<param>  the weights before the last update, e.g. before.W               (optional)
+With the optional parts present, training resumes exactly where it stopped (Trainer.state() is
+what is saved and Trainer.load_state() what restores it); without before.*, the weights before
+the last update are taken to be the weights themselves.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import math
@@ -21,14 +25,14 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from rnn_core.config import ConfigError, TrainConfig
 from rnn_core.corpus import Corpus, Vocab
 from rnn_core.model import PARAM_NAMES, Params, param_shapes
-from rnn_core.optim import OPTIMIZERS
+from rnn_core.optim import OPTIMIZERS, OptimizerState
 from rnn_core.trainer import Trainer
 
 # The largest configuration (hidden 1024, 1000 characters) with Adam's two state arrays per weight
@@ -50,23 +54,25 @@ class Checkpoint:
     optimizer_state: dict[str, Params] | None = None  # slot -> param -> array
     trainer: dict[str, Any] | None = None
     h: np.ndarray | None = None
+    params_before: Params | None = None               # the weights before the last update
 
 
 def to_bytes(trainer: Trainer) -> bytes:
-    """Everything needed to resume `trainer` exactly, as .npz bytes."""
-    arrays: dict[str, np.ndarray] = {k: trainer.params[k] for k in PARAM_NAMES}
+    """Everything needed to resume `trainer` exactly (Trainer.state()), as .npz bytes."""
+    state = trainer.state()
+    arrays: dict[str, np.ndarray] = {k: state.params[k] for k in PARAM_NAMES}
+    arrays.update({f"before.{k}": state.params_before[k] for k in PARAM_NAMES})
     arrays["vocab"] = np.array(trainer.corpus.vocab.chars)
     arrays["config"] = np.array(trainer.config.to_json())
-    arrays["optimizer"] = np.array(json.dumps({"name": trainer.optimizer.name,
-                                               "t": trainer.optimizer.t}))
-    for slot, d in trainer.optimizer.state.items():
+    arrays["optimizer"] = np.array(json.dumps({"name": state.optimizer.name, "t": state.optimizer.t}))
+    for slot, d in state.optimizer.slots.items():
         for k, a in d.items():
             arrays[f"opt.{slot}.{k}"] = a
     arrays["trainer"] = np.array(json.dumps({
-        "step": trainer.step_count, "p": trainer.p, "chars_seen": trainer.chars_seen,
-        "smooth_loss": trainer.smooth_loss, "time": trainer.train_time,
+        "step": state.step, "p": state.p, "chars_seen": state.chars_seen,
+        "smooth_loss": state.smooth_loss, "time": state.train_time,
     }))
-    arrays["h"] = trainer.h
+    arrays["h"] = state.h
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     return buf.getvalue()
@@ -178,6 +184,14 @@ def from_bytes(raw: bytes) -> Checkpoint:
     for k in PARAM_NAMES:
         what = f"The weight {k} (hidden {config.hidden}, a vocabulary of {len(vocab)})"
         params[k] = _float_array(arrays.pop(k), what, shapes[k]).astype(config.dtype)
+    before: Params | None = None
+    if any(k.startswith("before.") for k in arrays):
+        before = {}
+        for k in PARAM_NAMES:
+            if f"before.{k}" not in arrays:
+                raise CheckpointError(f"The checkpoint lacks before.{k}.")
+            before[k] = _float_array(arrays.pop(f"before.{k}"), f"The weight before.{k}",
+                                     shapes[k]).astype(config.dtype)
     opt_state: dict[str, Params] | None = None
     if opt_meta is not None:
         opt_state = {}
@@ -193,7 +207,7 @@ def from_bytes(raw: bytes) -> Checkpoint:
         if h.ndim != 2 or h.shape[1] != config.hidden:
             raise CheckpointError(f"The hidden state h has shape {h.shape}; it needs (streams, "
                                   f"{config.hidden}).")
-    return Checkpoint(params, vocab, config, opt_meta, opt_state, trainer_meta, h)
+    return Checkpoint(params, vocab, config, opt_meta, opt_state, trainer_meta, h, before)
 
 
 def load(path: str | Path) -> Checkpoint:
@@ -204,12 +218,19 @@ def load(path: str | Path) -> Checkpoint:
     return from_bytes(raw)
 
 
+class Restored(NamedTuple):
+    trainer: Trainer
+    optimizer_resumed: bool  # the optimizer's state came from the checkpoint (else: fresh, t = 0)
+    position_resumed: bool   # so did the step count, position in the text and hidden state
+
+
 def restore(ckpt: Checkpoint, corpus: Corpus, config: TrainConfig | None = None,
-            weights_only: bool = False) -> Trainer:
+            weights_only: bool = False) -> Restored:
     """A trainer on `corpus` starting from the checkpoint.
 
     With the optimizer and trainer state present (and weights_only False) it resumes exactly;
-    otherwise it starts from the weights with a fresh optimizer at step 0. `config` overrides the
+    otherwise it starts from the weights with a fresh optimizer at step 0: when the optimizer
+    differs, and, for the position, when the number of streams does. `config` overrides the
     checkpoint's, but hidden size must match the weights.
     """
     if ckpt.vocab.chars != corpus.vocab.chars:
@@ -222,24 +243,30 @@ def restore(ckpt: Checkpoint, corpus: Corpus, config: TrainConfig | None = None,
         raise CheckpointError(
             f"The checkpoint has {ckpt.config.hidden} hidden units, not {config.hidden}.")
     trainer = Trainer(corpus, config)
-    for k in PARAM_NAMES:
-        np.copyto(trainer.params[k], ckpt.params[k].astype(trainer.dtype))
-    resumable = (not weights_only and ckpt.optimizer is not None and ckpt.optimizer_state is not None
-                 and ckpt.optimizer.get("name") == trainer.optimizer.name)
-    if resumable:
-        assert ckpt.optimizer_state is not None and ckpt.optimizer is not None
-        for slot, d in trainer.optimizer.state.items():
-            for k, a in d.items():
-                if slot not in ckpt.optimizer_state or k not in ckpt.optimizer_state[slot]:
-                    raise CheckpointError(f"The checkpoint lacks optimizer state opt.{slot}.{k}.")
-                np.copyto(a, ckpt.optimizer_state[slot][k])
-        trainer.optimizer.t = int(ckpt.optimizer["t"])
+    fresh = trainer.state()
+    params = {k: ckpt.params[k].astype(trainer.dtype) for k in PARAM_NAMES}
+    before = params if ckpt.params_before is None else ckpt.params_before
+    state = dataclasses.replace(fresh, params=params, params_before=before)
+    optimizer_resumed = position_resumed = False
+    if (not weights_only and ckpt.optimizer is not None and ckpt.optimizer_state is not None
+            and ckpt.optimizer.get("name") == fresh.optimizer.name):
+        slots = {}
+        for slot, d in fresh.optimizer.slots.items():
+            missing = [k for k in d if k not in ckpt.optimizer_state.get(slot, {})]
+            if missing:
+                raise CheckpointError(f"The checkpoint lacks optimizer state opt.{slot}.{missing[0]}.")
+            slots[slot] = {k: ckpt.optimizer_state[slot][k].astype(trainer.dtype) for k in d}
+        optimizer = OptimizerState(fresh.optimizer.name, int(ckpt.optimizer["t"]), slots)
+        state = dataclasses.replace(state, optimizer=optimizer)
+        optimizer_resumed = True
         meta = ckpt.trainer
-        if meta is not None and ckpt.h is not None and ckpt.h.shape == trainer.h.shape:
-            trainer.step_count = int(meta["step"])
-            trainer.p = int(meta["p"])
-            trainer.chars_seen = int(meta["chars_seen"])
-            trainer.smooth_loss = float(meta["smooth_loss"])
-            trainer.train_time = float(meta["time"])
-            trainer.h = ckpt.h.astype(trainer.dtype)
-    return trainer
+        if meta is not None and ckpt.h is not None and ckpt.h.shape == fresh.h.shape:
+            state = dataclasses.replace(
+                state, step=int(meta["step"]), p=int(meta["p"]), chars_seen=int(meta["chars_seen"]),
+                smooth_loss=float(meta["smooth_loss"]), train_time=float(meta["time"]), h=ckpt.h)
+            position_resumed = True
+    try:
+        trainer.load_state(state)
+    except ValueError as exc:
+        raise CheckpointError(f"The checkpoint does not fit this text and settings: {exc}.") from None
+    return Restored(trainer, optimizer_resumed, position_resumed)

@@ -46,15 +46,19 @@ class History:
                 self._stride *= 2
         self._appends += 1
 
-    def undo_last(self) -> None:
-        """Forget the last append (a training step that was rolled back)."""
-        if self._appends == 0:
-            return
-        self._appends -= 1
-        # Kept rows are exactly the appends whose index is a multiple of the current stride (a row
-        # dropped by the thinning that this append triggered is already gone).
-        if self._appends % self._stride == 0:
-            self._n -= 1
+    @property
+    def appends(self) -> int:
+        """Rows appended so far, kept or not."""
+        return self._appends
+
+    def truncate(self, appends: int) -> None:
+        """Back to how it was after `appends` appends (training went back to an earlier step).
+        Rows thinned away since are not restored: the kept rows stay evenly spaced."""
+        if not 0 <= appends <= self._appends:
+            raise ValueError(f"cannot go back to {appends} appends of {self._appends}")
+        self._appends = appends
+        # Kept rows are exactly the appends whose index is a multiple of the current stride.
+        self._n = min(self._n, -(-appends // self._stride))
 
     def column(self, name: str) -> np.ndarray:
         return self._rows[: self._n, self._index[name]].copy()

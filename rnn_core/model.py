@@ -11,12 +11,11 @@ With B = 1 this is exactly one chunk of min-char-rnn.
 from __future__ import annotations
 
 import functools
-import math
-import operator
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+
+from rnn_core.layout import FlatParams
 
 Params = dict[str, np.ndarray]  # keys PARAM_NAMES; gradients use the same keys
 PARAM_NAMES = ("U", "W", "V", "b", "c")
@@ -50,111 +49,7 @@ def init_params(H: int, K: int, rng: np.random.Generator, scheme: str = "uniform
         "b": np.zeros(H),      # (H,)
         "c": np.zeros(K),      # (K,)
     }
-    return FlatParams(params, dtype)
-
-
-class FlatParams(dict):
-    """A Params dict whose arrays are consecutive views into one contiguous buffer, in key order.
-
-    It is an ordinary dict of arrays to every reader. Optimizers, clipping and the trainer's
-    backups use `flat()` to treat all parameters (or gradients, or optimizer state) as one vector:
-    one NumPy call instead of one per parameter, which is most of the per-step cost at batch 1.
-    `flat()` is None as soon as an entry has been replaced by another array (in-place writes are
-    fine), and the callers then fall back to per-array work.
-    """
-
-    def __init__(self, arrays: Mapping[str, np.ndarray], dtype: np.dtype | type | None = None) -> None:
-        arrays = {k: np.asarray(a) for k, a in arrays.items()}
-        dt = np.dtype(dtype) if dtype is not None else np.result_type(*arrays.values())
-        self._attach({k: a.shape for k, a in arrays.items()}, dt)
-        for view, a in zip(self._views, arrays.values(), strict=True):
-            view[...] = a
-
-    @classmethod
-    def empty(cls, shapes: Mapping[str, tuple[int, ...]], dtype: np.dtype | type) -> FlatParams:
-        """Uninitialised arrays of the given shapes (for results written with out=)."""
-        new = cls.__new__(cls)
-        new._attach(shapes, np.dtype(dtype))
-        return new
-
-    def like(self, buffer: np.ndarray) -> FlatParams:
-        """A FlatParams with this one's layout whose arrays are views of `buffer` (not copied)."""
-        new = type(self).__new__(type(self))
-        new._attach(dict(self.layout), buffer.dtype, buffer)
-        return new
-
-    def alias(self) -> FlatParams:
-        """A new dict holding the same arrays (nothing copied), still usable through flat()."""
-        new = type(self).__new__(type(self))
-        dict.update(new, self)
-        new.layout, new._buffer, new._views = self.layout, self._buffer, self._views
-        new.segments = self.segments
-        return new
-
-    def _attach(self, shapes: Mapping[str, tuple[int, ...]], dtype: np.dtype,
-                buffer: np.ndarray | None = None) -> None:
-        layout = tuple((k, tuple(shape)) for k, shape in shapes.items())
-        self.layout = _LAYOUTS.setdefault(layout, layout)  # one object per layout: `is` compares
-        total, slices = _slices(self.layout)
-        if buffer is None:
-            buffer = np.empty(total, dtype)
-        self._buffer = buffer
-        # Each entry as a 1-D piece of the buffer too (the fastest way to reduce over one entry).
-        self.segments = tuple(buffer[start:stop] for start, stop, _ in slices)
-        self._views = tuple(s.reshape(shape) for s, (_, _, shape) in zip(self.segments, slices, strict=True))
-        dict.update(self, zip(shapes, self._views, strict=True))
-
-    def flat(self) -> np.ndarray | None:
-        """The buffer all entries are views of, or None if an entry was replaced since."""
-        if len(self) == len(self._views) and all(map(operator.is_, self.values(), self._views)):
-            return self._buffer
-        return None
-
-    def __reduce__(self):  # copy.deepcopy and pickle: a new buffer with the same layout and values
-        return type(self), (dict(self),)
-
-    def __copy__(self) -> FlatParams:
-        return self.alias()
-
-
-_LAYOUTS: dict[tuple, tuple] = {}
-
-
-@functools.cache
-def _slices(layout: tuple[tuple[str, tuple[int, ...]], ...]) -> tuple[int, list[tuple[int, int, tuple]]]:
-    """Total size and (start, stop, shape) of each array of a FlatParams layout."""
-    slices, start = [], 0
-    for _, shape in layout:
-        stop = start + math.prod(shape)
-        slices.append((start, stop, shape))
-        start = stop
-    return start, slices
-
-
-def flat_buffers(*dicts: Mapping[str, np.ndarray]) -> list[np.ndarray] | None:
-    """The flat buffers of several FlatParams with one layout (e.g. weights and gradients), or None."""
-    first = dicts[0]
-    if not isinstance(first, FlatParams):
-        return None
-    out = []
-    for d in dicts:
-        if not isinstance(d, FlatParams) or (d.layout is not first.layout and d.layout != first.layout):
-            return None
-        buffer = d.flat()
-        if buffer is None:
-            return None
-        out.append(buffer)
-    return out
-
-
-def copy_into(dst: Mapping[str, np.ndarray], src: Mapping[str, np.ndarray]) -> None:
-    """Copy every array of src into dst's (one copy when both are FlatParams of one layout)."""
-    bufs = flat_buffers(dst, src)
-    if bufs is not None:
-        np.copyto(bufs[0], bufs[1])
-    else:
-        for k, a in src.items():
-            np.copyto(dst[k], a)
+    return FlatParams(params, dtype)  # one buffer: see rnn_core/layout.py
 
 
 def softmax(o: np.ndarray) -> np.ndarray:
@@ -179,26 +74,27 @@ class Forward:
         return float(self.losses.sum()) / self.losses.shape[1]
 
 
-def _softmax_rows(o: np.ndarray, picks: np.ndarray) -> np.ndarray:
-    """softmax over each row of o (N, K), in place; returns -log softmax(o)[picks] (N,).
+def softmax_nll(o: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """y = softmax(o) over each row of the logits o (N, K), written into o; returns the loss terms
+    -log y[n, targets[n]] (N,). The same numbers as `softmax` and -log of the target's probability
+    (tests/test_model.py pins it to that plain formula), done faster and more safely:
 
-    The row maxima are subtracted only when exp could overflow or underflow: when every logit
-    lies within +-limit, exp(o) / sum(exp(o)) is already accurate (it is what min-char-rnn does),
-    and skipping the row reductions and the broadcast subtraction is a large share of the
-    softmax's cost at 32 streams. Two whole-array reductions decide it.
-    The picked -log probabilities are log(sum(exp(o))) - o[pick], from the logits: finite for any
-    finite logits, where -log of a probability that underflowed to 0 would be infinite.
+    - The row maxima are subtracted only when exp could overflow or underflow: when every logit
+      lies within +-limit, exp(o) / sum(exp(o)) is already accurate (min-char-rnn does exactly
+      that), and skipping the row reductions and the broadcast subtraction is a large share of
+      the softmax's cost at 32 streams. Two whole-array reductions decide it.
+    - The loss terms are log(sum(exp(o))) - o[target], from the logits: finite for any finite
+      logits, where -log of a probability that underflowed to 0 (easy in float32) is infinite.
     """
-    limit = _exp_limit(o.dtype, o.shape[1])
+    N, K = o.shape
+    limit = _exp_limit(o.dtype, K)
     if not (o.max() < limit and o.min() > -limit):  # also taken for NaN
         o -= o.max(axis=1)[:, None]
-    picked = np.take(o, picks)                 # (N,) the chosen logits, before exp
+    picked = o.ravel()[np.arange(0, N * K, K) + targets]  # (N,) the targets' logits, before exp
     np.exp(o, out=o)
-    sums = np.dot(o, np.ones(o.shape[1], o.dtype))  # row sums as a matrix-vector product
-    o /= sums[:, None]
-    np.log(sums, out=sums)
-    sums -= picked
-    return sums
+    sums = np.dot(o, np.ones(K, o.dtype))  # (N,) row sums, as a matrix-vector product
+    o /= sums[:, None]                     # y
+    return np.log(sums) - picked
 
 
 @functools.cache
@@ -208,41 +104,40 @@ def _exp_limit(dtype: np.dtype, K: int) -> float:
     return float(min(np.log(info.max) - np.log(K), -np.log(info.tiny)) - 1.0)
 
 
+def input_terms(U: np.ndarray, b: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+    """U x(t) + b for every t and stream (T, B, H). x(t) is one-hot, so U x(t) is column x(t) of
+    U, i.e. row x(t) of U^T; when there are more time steps than characters, adding b to the K
+    rows of U^T before gathering costs less than adding it to the T*B gathered rows."""
+    T, B = inputs.shape
+    K = U.shape[1]
+    if T * B > K:
+        return np.take(U.T + b, inputs, axis=0)
+    xU = U.T[inputs]
+    xU += b
+    return xU
+
+
 def forward(params: Params, inputs: np.ndarray, targets: np.ndarray, h0: np.ndarray) -> Forward:
     """Run the RNN over a chunk. inputs, targets: (T, B) ints; h0: (B, H)."""
     U, W, V, b, c = (params[k] for k in PARAM_NAMES)
     T, B = inputs.shape
     H, K = U.shape
-    # Contiguous copies of the transposed weights: a product reads them row by row.
+    # Rows are streams, so each product is h @ W^T; contiguous copies of the transposes read faster.
     WT = np.ascontiguousarray(W.T)           # (H, H)
     VT = np.ascontiguousarray(V.T, W.dtype)  # (H, K)
-    # U x(t) + b for every t at once: x(t) is one-hot, so U x(t) is row x(t) of U^T, and adding
-    # b to the K rows of U^T before gathering them costs less than adding it to T*B rows after.
-    if T * B > K:
-        UTb = U.T + b                        # (K, H)
-        xU = np.take(UTb, inputs, axis=0)    # (T, B, H)
-    else:
-        xU = U.T[inputs]                     # (T, B, H)
-        xU += b
+    xU = input_terms(U, b, inputs)           # (T, B, H) U x(t) + b
     hs = np.empty((T + 1, B, H), dtype=W.dtype)
     hs[0] = h0
     for t in range(T):
         h = hs[t + 1]                # (B, H)
         hs[t].dot(WT, out=h)         # W h(t-1)
-        h += xU[t]
-        np.tanh(h, out=h)
-    # o(t) = V h(t) + c for all t in one matrix product: (T*B, H) @ (H, K).
-    os = np.dot(hs[1:].reshape(T * B, H), VT)  # (T*B, K)
-    os += c
-    # -log y(t)[target]: min-char-rnn's loss, computed from the logits so that a target whose
-    # probability underflows to 0 (easily reached in float32) still has a finite loss.
-    losses = _softmax_rows(os, _target_index(targets, K)).reshape(T, B)
-    return Forward(inputs, targets, hs, os.reshape(T, B, K), losses)
-
-
-def _target_index(targets: np.ndarray, K: int) -> np.ndarray:
-    """Flat indices of ps[t, b, targets[t, b]] in the (T, B, K) array ps."""
-    return np.arange(0, targets.size * K, K) + targets.ravel()
+        h += xU[t]                   # + U x(t) + b
+        np.tanh(h, out=h)            # h(t)
+    # o(t) = V h(t) + c for all t in one product: (T*B, H) @ (H, K).
+    o = np.dot(hs[1:].reshape(T * B, H), VT)  # (T*B, K)
+    o += c
+    losses = softmax_nll(o, targets.ravel())  # o becomes y(t) = softmax(o(t)); (T*B,)
+    return Forward(inputs, targets, hs, o.reshape(T, B, K), losses.reshape(T, B))
 
 
 def backward(params: Params, fw: Forward, out: FlatParams | None = None) -> tuple[Params, np.ndarray]:
@@ -265,8 +160,13 @@ def gradients(params: Params, fw: Forward, out: FlatParams | None = None) -> tup
     """backward() without the norms: the gradients and dL_b/dh(t) itself (T, B, H), each stream's
     own (the trainer takes the norms only when a view asks for them).
 
-    The gradients are a FlatParams (views into one buffer), so clipping and the optimizer can
-    treat them as one vector: `out` when given (every entry is overwritten), else a new one.
+        do(t)   = y(t) - onehot(target(t))               dV = sum_t do(t) h(t)^T    dc = sum_t do(t)
+        dh(t)   = V^T do(t) + W^T dz(t+1)                 (what flows back from t+1 through W)
+        dz(t)   = (1 - h(t)^2) * dh(t)                    (through tanh)
+        dW = sum_t dz(t) h(t-1)^T    dU = sum_t dz(t) x(t)^T    db = sum_t dz(t)
+
+    The gradients are a FlatParams (rnn_core/layout.py), so clipping and the optimizer can treat
+    them as one vector: `out` when given (every entry is overwritten), else a new one.
     """
     U, W, V = params["U"], params["W"], params["V"]
     T, B = fw.inputs.shape
@@ -276,31 +176,32 @@ def gradients(params: Params, fw: Forward, out: FlatParams | None = None) -> tup
     grads = FlatParams.empty(param_shapes(H, K), dtype) if out is None else out
     dU, dW, dV, db, dc = (grads[k] for k in PARAM_NAMES)
     ones = np.ones(N, dtype)
-    # dL/do(t) = y(t) - onehot(target) for the sum of the streams' losses. The loss is their
-    # mean: its gradient is this one divided by B, applied to the finished gradients at the end
-    # (31k numbers instead of the T*B*K of dy), so dh below is each stream's own dL/dh(t).
-    dy = fw.ps.reshape(N, K).copy()          # (N, K)
-    dy.ravel()[_target_index(fw.targets, K)] -= 1.0
+    # do(t) for the sum of the streams' losses; the loss is their mean, so the finished gradients
+    # are divided by B at the end (31k numbers instead of the T*B*K of do), and dh below is each
+    # stream's own dL/dh(t).
+    do = fw.ps.reshape(N, K).copy()          # (N, K)
+    do.ravel()[np.arange(0, N * K, K) + fw.targets.ravel()] -= 1.0
     hs_out = fw.hs[1:].reshape(N, H)         # h(t),   (N, H)
     hs_in = fw.hs[:-1].reshape(N, H)         # h(t-1), (N, H)
-    np.dot(dy.T, hs_out, out=dV)             # (K, H)
-    np.dot(ones, dy, out=dc)                 # (K,) column sums as a vector-matrix product
-    dh = np.dot(dy, np.asarray(V, dtype)).reshape(T, B, H)  # the part of dL/dh(t) from o(t)
-    dhraw = np.multiply(fw.hs[1:], fw.hs[1:])  # becomes dL/d(pre-activation): (1 - h^2) * dh
-    np.subtract(1.0, dhraw, out=dhraw)
-    dh_next = np.empty((B, H), dtype)
+    np.dot(do.T, hs_out, out=dV)             # (K, H)
+    np.dot(ones, do, out=dc)                 # (K,) column sums as a vector-matrix product
+    dh = np.dot(do, np.asarray(V, dtype)).reshape(T, B, H)  # V^T do(t), the part from o(t)
+    dz = np.multiply(fw.hs[1:], fw.hs[1:])   # (T, B, H) becomes (1 - h(t)^2) * dh(t)
+    np.subtract(1.0, dz, out=dz)
+    dh_next = np.empty((B, H), dtype)        # W^T dz(t+1), rows are streams: dz @ W
     for t in reversed(range(T)):
         if t < T - 1:
-            dh[t] += dh_next                 # plus what flows back from t+1 through W
-        dhraw[t] *= dh[t]
+            dh[t] += dh_next                 # dh(t) = V^T do(t) + W^T dz(t+1)
+        dz[t] *= dh[t]                       # dz(t) = (1 - h(t)^2) * dh(t)
         if t:
-            dhraw[t].dot(W, out=dh_next)  # dL/dh(t-1) through W
-    dhraw2 = dhraw.reshape(N, H)
-    np.dot(dhraw2.T, hs_in, out=dW)          # (H, H)
-    np.dot(ones, dhraw2, out=db)             # (H,)
-    _scatter_columns(dU, fw.inputs.ravel(), dhraw2)
-    if B > 1:
-        np.divide(grads._buffer, B, out=grads._buffer)
+            dz[t].dot(W, out=dh_next)
+    dz2 = dz.reshape(N, H)
+    np.dot(dz2.T, hs_in, out=dW)             # (H, H)
+    np.dot(ones, dz2, out=db)                # (H,)
+    _scatter_columns(dU, fw.inputs.ravel(), dz2)
+    if B > 1:  # the gradient of the mean over streams
+        for g in grads.values():
+            g /= B
     return grads, dh
 
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnn_core.model import FlatParams, Params, copy_into, flat_buffers
+from rnn_core.layout import DoubleBuffer, FlatParams, all_finite, copy_params, flat_buffers
+from rnn_core.model import Params
 
 Arrays = Sequence[np.ndarray]  # an optimizer's state arrays for one parameter, one per slot
 CLIP_MODES = ("value", "norm", "off")
@@ -103,58 +104,93 @@ def _clip_flat(grads: FlatParams, g: np.ndarray, mode: str, clip: float, pre: di
     return clipped, ClipStats(pre, post, gpre, _global(post), n_clipped / g.size)
 
 
-class Optimizer:
-    """Base class: `step` updates params in place from (clipped) gradients; `step_into` writes the
-    new weights elsewhere and keeps the state from before the step (for the trainer's rollback).
+@dataclass(frozen=True)
+class OptimizerState:
+    """What an optimizer needs to resume exactly: its name, updates taken, and its state arrays."""
 
-    The state arrays of each slot are stored as one vector (a FlatParams), so when the weights and
-    gradients are too (the trainer's are), an update is a handful of NumPy calls over all
-    parameters at once instead of a handful per parameter; otherwise it goes parameter by
-    parameter, with the same arithmetic.
+    name: str
+    t: int
+    slots: dict[str, Params]  # slot (e.g. "mem") -> parameter name -> array
+
+
+class Optimizer:
+    """Base class. `step` updates the weights and the state in place. The trainer instead calls
+    `propose` (new weights into an array of its choice, the new state into a spare, nothing else
+    changed) and then `commit`, once it has checked the result is finite.
+
+    Each slot's state is one vector (a FlatParams), so when the weights and gradients are too (the
+    trainer's are), an update is a handful of NumPy calls over all parameters at once instead of a
+    handful per parameter; otherwise it goes parameter by parameter, with the same arithmetic.
     """
 
     name = "base"
+    slots: tuple[str, ...] = ()
     eps = 1e-8
 
     def __init__(self, params: Params) -> None:
-        self.t = 0  # number of updates taken
-        self.state: dict[str, Params] = {slot: _zeros_like(params) for slot in self.slots}
-        # The state before the last step_into; its buffers take the next step_into's result.
-        self.previous_state: dict[str, Params] = {slot: _zeros_like(params) for slot in self.slots}
+        self.t = 0  # updates taken
+        self._t_update = 0  # the t of the update being computed (Adam's bias correction)
+        self._state = {slot: DoubleBuffer(_zeros_like(params)) for slot in self.slots}
         self._work: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
-    slots: tuple[str, ...] = ()
+    @property
+    def state(self) -> dict[str, Params]:
+        """slot -> parameter name -> array (read-only for callers: use load_state to set it)."""
+        return {slot: buf.current for slot, buf in self._state.items()}
 
     def step(self, params: Params, grads: Params, lr: float) -> None:
         """Update params and the state in place."""
-        self._step(params, grads, lr, params, self.state)
-
-    def step_into(self, params: Params, grads: Params, lr: float, out: Params) -> None:
-        """The updated weights into `out`, leaving `params` as they were; the updated state becomes
-        `state` and the one before the step `previous_state` (swapped, not copied: at batch 1 a
-        copy of weights and state for a rollback costs more than the update's arithmetic)."""
-        new_state = self.previous_state
-        self._step(params, grads, lr, out, new_state)
-        self.previous_state, self.state = self.state, new_state
-
-    def undo_step_into(self) -> None:
-        """The state back to `previous_state` (the last step_into undone; t is the caller's)."""
-        self.state, self.previous_state = self.previous_state, self.state
-        for slot, d in self.state.items():
-            copy_into(self.previous_state[slot], d)
-
-    def _step(self, params: Params, grads: Params, lr: float, out: Params,
-              new_state: dict[str, Params]) -> None:
+        self._t_update = self.t + 1
+        state = self.state
+        self._apply(params, grads, lr, params, state, state)
         self.t += 1
+
+    def propose(self, params: Params, grads: Params, lr: float, out: Params) -> None:
+        """The updated weights into `out` and the updated state into a spare; `params` and the
+        state stay as they were until `commit()`."""
+        self._t_update = self.t + 1
+        self._apply(params, grads, lr, out, self.state,
+                    {slot: buf.spare for slot, buf in self._state.items()})
+
+    def proposal_finite(self) -> bool:
+        return all(all_finite(buf.spare) for buf in self._state.values())
+
+    def commit(self) -> None:
+        """The proposed state becomes the state: one update taken."""
+        for buf in self._state.values():
+            buf.advance()
+        self.t += 1
+
+    def state_dict(self) -> OptimizerState:
+        """A copy of everything needed to resume."""
+        return OptimizerState(self.name, self.t, {s: copy_params(d) for s, d in self.state.items()})
+
+    def load_state(self, state: OptimizerState) -> None:
+        """Resume from `state` (ValueError, with nothing changed, if it does not fit)."""
+        if state.name != self.name:
+            raise ValueError(f"optimizer state of {state.name}, not {self.name}")
+        if set(state.slots) != set(self.slots):
+            raise ValueError(f"{self.name} keeps {self.slots}, got {tuple(state.slots)}")
+        def shapes(arrays: Params) -> dict[str, tuple[int, ...]]:
+            return {k: a.shape for k, a in arrays.items()}
+        for slot, buf in self._state.items():
+            if shapes(state.slots[slot]) != shapes(buf.current):
+                raise ValueError(f"optimizer state {slot} has other shapes than the weights")
+        for slot, buf in self._state.items():
+            buf.set(state.slots[slot])
+        self.t = int(state.t)
+
+    def _apply(self, params: Params, grads: Params, lr: float, out: Params,
+               state: dict[str, Params], state_out: dict[str, Params]) -> None:
         lr = float(lr)
         n = len(self.slots)
-        bufs = flat_buffers(params, grads, out, *self.state.values(), *new_state.values())
+        bufs = flat_buffers(params, grads, out, *state.values(), *state_out.values())
         if bufs is not None:
             self._update(bufs[0], bufs[1], lr, bufs[2], bufs[3 : 3 + n], bufs[3 + n :])
         else:
             for k, p in params.items():
-                self._update(p, grads[k], lr, out[k], [d[k] for d in self.state.values()],
-                             [d[k] for d in new_state.values()])
+                self._update(p, grads[k], lr, out[k], [d[k] for d in state.values()],
+                             [d[k] for d in state_out.values()])
 
     def _update(self, p: np.ndarray, g: np.ndarray, lr: float, p_out: np.ndarray,
                 state: Arrays, state_out: Arrays) -> None:
@@ -177,12 +213,9 @@ class Optimizer:
         return None
 
 
-def _zeros_like(params: Params) -> Params:
-    if len({p.dtype for p in params.values()}) == 1:
-        state = FlatParams.empty({k: p.shape for k, p in params.items()}, next(iter(params.values())).dtype)
-        state._buffer[...] = 0
-        return state
-    return {k: np.zeros_like(p) for k, p in params.items()}
+def _zeros_like(params: Params) -> FlatParams:
+    return FlatParams.zeros({k: p.shape for k, p in params.items()},
+                            np.result_type(*params.values()))
 
 
 class SGD(Optimizer):
@@ -281,7 +314,7 @@ class Adam(Optimizer):
         v_out += tmp
         # lr * m_hat / (sqrt(v_hat) + eps) with the bias corrections folded into two scalars:
         # = (lr * sqrt(c2) / c1) * m / (sqrt(v) + eps * sqrt(c2)), c = 1 - beta^t.
-        c1, c2 = 1.0 - self.beta1**self.t, 1.0 - self.beta2**self.t
+        c1, c2 = 1.0 - self.beta1**self._t_update, 1.0 - self.beta2**self._t_update
         np.sqrt(v_out, out=tmp)
         tmp += self.eps * math.sqrt(c2)
         np.multiply(m_out, lr * math.sqrt(c2) / c1, out=step)

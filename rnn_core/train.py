@@ -90,7 +90,7 @@ def build_trainer(args: argparse.Namespace) -> Trainer:
     if args.init:
         ckpt = load(args.init)
         config = ckpt.config.replace(**given)
-        return restore(ckpt, load_corpus(args.corpus, config.seq_len), config)
+        return restore(ckpt, load_corpus(args.corpus, config.seq_len), config).trainer
     config = TrainConfig(**given)
     return Trainer(load_corpus(args.corpus, config.seq_len), config)
 

@@ -1,7 +1,7 @@
 """The step-wise trainer the UI and the CLI drive: `step()`, `run(n)`, `reset()`.
 
 Pull-based: no threads, callbacks, sleeps or prints. A caller that steps it from another thread
-holds its own lock around `step()` and around reads (see ui/worker.py).
+holds its own lock around `step()` and around reads (see ui/session/worker.py).
 
 Batched streams. The training text is cut into B equal segments; stream i reads segment i from
 its start, T characters per step, carrying its own hidden state, and all streams wrap together
@@ -9,13 +9,18 @@ its start, T characters per step, carrying its own hidden state, and all streams
 min-char-rnn wraps at the end of its data. The step's loss is the mean over streams of each
 stream's chunk loss (a sum over T), and the gradient is that mean's gradient, so the loss reads the
 same for any B and B = 1 (float64) is min-char-rnn operation for operation.
+
+Divergence. A step whose loss or gradients are NaN or infinite, whose loss is far worse than a
+uniform guess, or whose update would make the weights or the optimizer state non-finite, is not
+taken: the trainer goes back to the newest kept snapshot (SnapshotRing) whose loss was healthy and
+raises DivergenceError, whose fields say what happened and where training now stands. The app and
+the CLI word it; training continues from there, e.g. after lowering the learning rate.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import operator
 import time
 from dataclasses import dataclass
 
@@ -24,26 +29,21 @@ import numpy as np
 from rnn_core.config import LIVE_SETTINGS, ConfigError, TrainConfig
 from rnn_core.corpus import Corpus, CorpusError
 from rnn_core.history import History
-from rnn_core.model import (
-    PARAM_NAMES,
-    FlatParams,
-    Forward,
-    Params,
-    copy_into,
-    forward,
-    gradients,
-    init_params,
-    param_shapes,
-)
+from rnn_core.layout import DoubleBuffer, FlatParams, all_finite, copy_params
+from rnn_core.model import PARAM_NAMES, Forward, Params, forward, gradients, init_params, param_shapes
 from rnn_core.optim import ClipStats, Optimizer, clip_gradients, make_optimizer
+from rnn_core.snapshots import Snapshot, SnapshotRing, TrainerState
 from rnn_core.trace import ChunkTrace, chunk_trace
+from rnn_core.units import bits_per_char, uniform_loss
 
-LN2 = math.log(2.0)
 HISTORY_CAP = 1000  # rows kept per history: at most 2 * HISTORY_CAP (see History)
 VAL_MAX_CHARS = 10_000  # validation reads at most this much of the held-out tail
 VAL_STREAMS = 10  # long pieces: less of the text is read from the zero state
+VAL_TIME_SHARE = 0.05  # a due validation waits while validation has taken more of the training time
 EXPLOSION_FACTOR = 5.0     # see Trainer.explosion_loss
 EXPLOSION_MIN_NATS = 20.0  # per character: a mean probability of the target of e^-20
+SNAPSHOT_EVERY = 100  # steps between the snapshots a divergence can go back to
+SNAPSHOTS = 5         # kept in the ring (SnapshotRing), plus the best validation's
 
 STEP_COLUMNS = (
     "step", "chars_seen", "loss", "smooth_loss", "bpc", "smooth_bpc", "lr", "time", "step_time",
@@ -51,26 +51,24 @@ STEP_COLUMNS = (
     *(f"pre_{k}" for k in PARAM_NAMES), *(f"post_{k}" for k in PARAM_NAMES),
 )
 VAL_COLUMNS = ("step", "chars_seen", "time", "val_bpc")
-_by_name = operator.itemgetter(*PARAM_NAMES)  # a dict's values in PARAM_NAMES order
-
-
-def _finite(arrays: Params) -> bool:
-    # One check over all arrays when they are stored as one vector.
-    buf = arrays.flat() if isinstance(arrays, FlatParams) else None
-    if buf is not None:
-        # Any NaN or inf makes the sum of squares non-finite; only when it is (or overflowed) is
-        # every entry looked at.
-        return math.isfinite(buf.dot(buf)) or bool(np.isfinite(buf).all())
-    return all(np.isfinite(a).all() for a in arrays.values())
-
-
-def _copy(arrays: Params) -> Params:
-    return FlatParams(arrays) if isinstance(arrays, FlatParams) else {k: a.copy() for k, a in arrays.items()}
+DIVERGENCE_KINDS = ("loss_not_finite", "gradients_not_finite", "loss_exploded", "update_not_finite")
 
 
 class DivergenceError(ArithmeticError):
-    """A step produced NaN or inf, or a loss far worse than guessing; the trainer has rolled back
-    to the last state from which a step went normally."""
+    """Training diverged at `step`; the trainer went back to step `back_to` (`undone` steps taken
+    back, 0 when there was nothing to go back to). Facts only: the app and the CLI word them."""
+
+    def __init__(self, kind: str, step: int, loss: float, uniform_loss: float, back_to: int,
+                 undone: int, snapshot_loss: float) -> None:
+        self.kind = kind                    # one of DIVERGENCE_KINDS
+        self.step = step                    # the step that would have been taken
+        self.loss = loss                    # its chunk loss, nats (may be NaN or inf)
+        self.uniform_loss = uniform_loss    # a uniform guess's chunk loss, for comparison
+        self.back_to = back_to              # the step the trainer is at now
+        self.undone = undone                # steps taken back
+        self.snapshot_loss = snapshot_loss  # mean chunk loss before the snapshot gone back to
+        super().__init__(f"{kind} at step {step} (loss {loss:g} nats, uniform guess "
+                         f"{uniform_loss:g}); back to step {back_to}, {undone} steps undone")
 
 
 @dataclass(frozen=True)
@@ -89,18 +87,18 @@ class StepRecord:
     @property
     def bpc(self) -> float:
         """Bits per character of this chunk."""
-        return self.loss / self.seq_len / LN2
+        return bits_per_char(self.loss, self.seq_len)
 
     @property
     def smooth_bpc(self) -> float:
-        return self.smooth_loss / self.seq_len / LN2
+        return bits_per_char(self.smooth_loss, self.seq_len)
 
     def values(self) -> list[float]:
         """The STEP_COLUMNS in order (a history row)."""
         c = self.clip
         return [self.step, self.chars_seen, self.loss, self.smooth_loss, self.bpc, self.smooth_bpc,
                 self.lr, self.time, self.step_time, c.global_pre, c.global_post, c.clipped_fraction,
-                *_by_name(c.norm_pre), *_by_name(c.norm_post)]
+                *(c.norm_pre[k] for k in PARAM_NAMES), *(c.norm_post[k] for k in PARAM_NAMES)]
 
     def as_row(self) -> dict[str, float]:
         """Flat dict with the STEP_COLUMNS (plus val_bpc when evaluated): one JSON log line."""
@@ -110,31 +108,18 @@ class StepRecord:
         return row
 
 
-@dataclass(frozen=True)
-class _Undo:
-    """Everything a committed step changed besides the weights and the optimizer state (whose
-    values before the step are kept in Trainer._before and the optimizer's previous_state)."""
-
-    p: int
-    h: np.ndarray
-    step_count: int
-    chars_seen: int
-    smooth_loss: float
-    train_time: float
-    t: int
-    last_record: StepRecord | None
-    last_fw: Forward | None
-    last_dh: np.ndarray | None
-    validated: bool = False
-
-
 class Trainer:
-    """Trains a char-RNN on a corpus; see the module docstring for the batching."""
+    """Trains a char-RNN on a corpus; see the module docstring for the batching and divergence."""
 
-    def __init__(self, corpus: Corpus, config: TrainConfig | None = None) -> None:
+    def __init__(self, corpus: Corpus, config: TrainConfig | None = None,
+                 val_share: float | None = VAL_TIME_SHARE, snapshot_every: int = SNAPSHOT_EVERY) -> None:
+        """val_share: validation runs every config.val_every steps while it has taken at most this
+        share of the training time (None: always). snapshot_every: steps between snapshots."""
         self.corpus = corpus
         self.config = config or TrainConfig()
         self.dtype = np.dtype(self.config.dtype)
+        self.val_share = val_share
+        self.snapshot_every = snapshot_every
         T = self.config.seq_len
         data = corpus.data
         n_val = int(len(data) * self.config.val_fraction)
@@ -154,7 +139,7 @@ class Trainer:
             self.streams, self.segment_len)  # (B, L)
         self.reset()
 
-    # --- state -----------------------------------------------------------------------------
+    # --- facts -----------------------------------------------------------------------------
 
     @property
     def vocab_size(self) -> int:
@@ -163,7 +148,7 @@ class Trainer:
     @property
     def initial_loss(self) -> float:
         """Loss of a uniform guess over the chunk: -ln(1/K) * T (min-char-rnn's smooth_loss start)."""
-        return -math.log(1.0 / self.vocab_size) * self.config.seq_len
+        return uniform_loss(self.vocab_size, self.config.seq_len)
 
     @property
     def explosion_loss(self) -> float:
@@ -174,155 +159,216 @@ class Trainer:
         per_char = max(EXPLOSION_FACTOR * math.log(self.vocab_size), EXPLOSION_MIN_NATS)
         return per_char * self.config.seq_len
 
+    @property
+    def params(self) -> Params:
+        """The weights U, W, V, b, c (read them; change them only through load_state)."""
+        return self._weights.current
+
+    # --- state -----------------------------------------------------------------------------
+
     def reset(self) -> None:
         """New weights from the configured seed: the same seed gives the same run."""
         cfg = self.config
         rng = np.random.default_rng(cfg.seed)
-        self.params: Params = init_params(cfg.hidden, self.vocab_size, rng, cfg.init, self.dtype)
-        self.optimizer: Optimizer = make_optimizer(cfg.optimizer, self.params)
+        params = init_params(cfg.hidden, self.vocab_size, rng, cfg.init, self.dtype)
+        # The weights and a spare the update writes into (rnn_core/layout.py): after a step,
+        # `previous` holds the weights before it, with nothing copied.
+        self._weights = DoubleBuffer(params)
+        self.optimizer: Optimizer = make_optimizer(cfg.optimizer, params)
+        self._grads = FlatParams.empty(param_shapes(cfg.hidden, self.vocab_size), self.dtype)
         self.step_count = 0
         self.chars_seen = 0
         self.train_time = 0.0
+        self.val_time = 0.0   # seconds spent in validation
         self.p = 0                                                  # position in each segment
         self.h = np.zeros((self.streams, cfg.hidden), self.dtype)  # (B, H) carried state
         self.smooth_loss = self.initial_loss
+        self.steps_above_uniform = 0  # consecutive steps whose loss was worse than a uniform guess
         self.history = History(STEP_COLUMNS, HISTORY_CAP)
         self.val_history = History(VAL_COLUMNS, HISTORY_CAP)
         self.last_record: StepRecord | None = None
-        self.error: str | None = None
         self._last_fw: Forward | None = None
         self._last_dh: np.ndarray | None = None  # (T, B, H) dL/dh(t); its norms only when viewed
-        # Weights before the last update; its buffer takes the next update's result (the two swap
-        # every step, as do the optimizer's state and previous_state: nothing is copied).
-        self._before = _copy(self.params)
-        self._grads = FlatParams.empty(param_shapes(cfg.hidden, self.vocab_size), self.dtype)
-        self._undo: _Undo | None = None  # how to take back the last step (None: not possible)
+        self.snapshots = SnapshotRing(SNAPSHOTS)
+        self.best: Snapshot | None = None  # the state with the lowest validation loss so far
+        self.best_val_bpc = math.inf
+        self._loss_since_snapshot = [0.0, 0]  # sum and count of chunk losses since the last one
+        self._went_back_to: tuple[int, TrainConfig] | None = None  # by the last divergence
+        self._keep_snapshot("start")
+
+    def state(self, with_before: bool = True) -> TrainerState:
+        """A copy of everything needed to continue training exactly. Without `with_before`, the
+        weights before the last update are not copied (params_before is params)."""
+        params = copy_params(self.params)
+        return TrainerState(
+            params=params, params_before=copy_params(self._weights.previous) if with_before else params,
+            optimizer=self.optimizer.state_dict(), p=self.p, h=self.h.copy(), step=self.step_count,
+            chars_seen=self.chars_seen, smooth_loss=self.smooth_loss, train_time=self.train_time)
+
+    def load_state(self, state: TrainerState) -> None:
+        """Continue from `state` (its arrays are copied in). ValueError, with nothing changed, when
+        it does not fit this trainer (shapes, optimizer, streams) or holds NaN or inf."""
+        shapes = param_shapes(self.config.hidden, self.vocab_size)
+        for what, arrays in (("weights", state.params), ("weights before", state.params_before)):
+            if {k: arrays[k].shape for k in arrays} != shapes:
+                raise ValueError(f"the {what} do not fit hidden {self.config.hidden} and "
+                                 f"{self.vocab_size} characters")
+            if not all_finite(arrays):
+                raise ValueError(f"the {what} hold NaN or infinite values")
+        if state.h.shape != self.h.shape:
+            raise ValueError(f"the hidden state has shape {state.h.shape}, not {self.h.shape}")
+        if not 0 <= state.p <= self.segment_len:
+            raise ValueError(f"position {state.p} is outside the segments of {self.segment_len}")
+        self.optimizer.load_state(state.optimizer)  # checks the optimizer's own fit first
+        self._weights.set(state.params, state.params_before)
+        self.p, self.h = state.p, state.h.astype(self.dtype, copy=True)
+        self.step_count, self.chars_seen = state.step, state.chars_seen
+        self.smooth_loss, self.train_time = state.smooth_loss, state.train_time
+        self.steps_above_uniform = 0
+        self._last_fw = self._last_dh = None
+        self._loss_since_snapshot = [0.0, 0]
 
     def apply_live(self, **changes: float | str) -> None:
-        """Change settings that need no new model (lr, clip, clip_mode, val_every) between steps."""
+        """Change settings that need no new model (lr, clip, clip_mode, val_every) between steps.
+        The state before the change is kept as a snapshot, to go back to if it goes wrong."""
         unknown = set(changes) - {f.name for f in dataclasses.fields(TrainConfig)}
         if unknown:
             raise ConfigError(f"unknown setting {', '.join(sorted(unknown))}")
         needs_reset = set(changes) - set(LIVE_SETTINGS)
         if needs_reset:
             raise ConfigError(f"{', '.join(sorted(needs_reset))} only change with a new model (Reset)")
-        self.config = self.config.replace(**changes)  # validated by TrainConfig
+        config = self.config.replace(**changes)  # validated by TrainConfig
+        newest = self.snapshots.newest
+        if config != self.config and (newest is None or newest.step < self.step_count):
+            self._keep_snapshot("setting")
+        self.config = config
 
     def set_lr(self, lr: float) -> None:
         self.apply_live(lr=lr)
 
     # --- training --------------------------------------------------------------------------
 
-    def _chunk(self, p: int) -> tuple[np.ndarray, np.ndarray]:
-        T = self.config.seq_len
-        inputs = np.ascontiguousarray(self.segments[:, p : p + T].T)          # (T, B)
-        targets = np.ascontiguousarray(self.segments[:, p + 1 : p + T + 1].T)  # (T, B)
-        return inputs, targets
-
     def step(self) -> StepRecord:
-        """One update on the next chunk of every stream.
-
-        Raises DivergenceError when the loss, a gradient, a weight or the optimizer state stops
-        being finite, after rolling back to the last state from which a finite step was taken:
-        non-finite weights or optimizer state after an update undo that update; a non-finite loss
-        or gradient means the previous update produced unusable weights, so that step is undone
-        (weights, optimizer state, pointer, hidden state, counters and its history row). Either
-        way, training continues from there, e.g. after lowering the learning rate.
-        """
+        """One update on the next chunk of every stream: forward, loss, backward, clip, update,
+        record. Raises DivergenceError (see the module docstring) instead of a bad update."""
         with np.errstate(all="ignore"):  # non-finite values are detected, not warned about
-            return self._step()
+            t0 = time.perf_counter()
+            cfg = self.config
+            p, inputs, targets, h0 = self._next_chunk()
+            fw = forward(self.params, inputs, targets, h0)
+            loss = fw.loss
+            grads, dh = gradients(self.params, fw, self._grads)
+            clipped, clip = clip_gradients(grads, cfg.clip_mode, cfg.clip)
+            self._check(loss, clip)
+            self._update(clipped, loss)
+            return self._record(fw, dh, p, loss, clip, t0)
 
-    def _step(self) -> StepRecord:
-        cfg = self.config
-        T = cfg.seq_len
-        t0 = time.perf_counter()
+    def _next_chunk(self) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        """Position, inputs and targets (T, B) and the hidden state (B, H) for the next step."""
+        T = self.config.seq_len
         p, h = self.p, self.h
         if self.step_count == 0 or p + T + 1 >= self.segment_len:
             p, h = 0, np.zeros_like(self.h)  # wrap: back to the start, memory wiped
-        inputs, targets = self._chunk(p)
-        fw = forward(self.params, inputs, targets, h)
-        grads, dh = gradients(self.params, fw, self._grads)
-        clipped, stats = clip_gradients(grads, cfg.clip_mode, cfg.clip)
-        loss = fw.loss
-        if not (loss <= self.explosion_loss and math.isfinite(stats.global_pre)):  # NaN too
-            failed_at = self.step_count + 1
-            if not math.isfinite(loss) or not math.isfinite(stats.global_pre):
-                what = "loss" if not math.isfinite(loss) else "gradients"
-                what = f"the {what} became NaN or infinite at step {failed_at}"
-            else:
-                what = (f"the loss exploded at step {failed_at}, to {loss / T / LN2:,.1f} bits per "
-                        f"character (guessing uniformly gives {self.initial_loss / T / LN2:.1f})")
-            undone = self._undo_last_step()
-            self._diverged(what, "the update before it was undone" if undone else None)
-        undo = _Undo(self.p, self.h.copy(), self.step_count, self.chars_seen, self.smooth_loss,
-                     self.train_time, self.optimizer.t, self.last_record, self._last_fw,
-                     self._last_dh)
-        self._undo = None  # _before now takes this step's starting point, no longer the last one's
-        self.optimizer.step_into(self.params, clipped, cfg.lr, self._before)
-        self.params, self._before = self._before, self.params
-        if not (_finite(self.params) and all(_finite(d) for d in self.optimizer.state.values())):
-            what = "weights" if not _finite(self.params) else "optimizer state"
-            self._rollback(undo.t)
-            if _finite(self.params):
-                self._diverged(f"the {what} became NaN or infinite at step {self.step_count + 1}",
-                               "that update was undone")
-            # Only weights changed from outside the trainer are non-finite before an update.
-            self._diverged(f"the weights were NaN or infinite before step {self.step_count + 1}", None)
-        # Commit: the step succeeded.
-        self.error = None
+        inputs = np.ascontiguousarray(self.segments[:, p : p + T].T)          # (T, B)
+        targets = np.ascontiguousarray(self.segments[:, p + 1 : p + T + 1].T)  # (T, B)
+        return p, inputs, targets, h
+
+    def _check(self, loss: float, clip: ClipStats) -> None:
+        if not math.isfinite(loss):
+            self._diverged("loss_not_finite", loss)
+        if not math.isfinite(clip.global_pre):
+            self._diverged("gradients_not_finite", loss)
+        if loss > self.explosion_loss:
+            self._diverged("loss_exploded", loss)
+
+    def _update(self, grads: Params, loss: float) -> None:
+        """The optimizer's update into the spare weights; taken only when everything is finite."""
+        self.optimizer.propose(self.params, grads, self.config.lr, out=self._weights.spare)
+        if not (all_finite(self._weights.spare) and self.optimizer.proposal_finite()):
+            self._diverged("update_not_finite", loss)
+        self.optimizer.commit()
+        self._weights.advance()
+
+    def _record(self, fw: Forward, dh: np.ndarray, p: int, loss: float, clip: ClipStats,
+                t0: float) -> StepRecord:
+        cfg = self.config
+        T = cfg.seq_len
         self.p, self.h = p + T, fw.hs[-1].copy()
         self.step_count += 1
         self.chars_seen += self.streams * T
         self.smooth_loss = self.smooth_loss * 0.999 + loss * 0.001
+        self.steps_above_uniform = self.steps_above_uniform + 1 if loss > self.initial_loss else 0
         self._last_fw, self._last_dh = fw, dh
         step_time = time.perf_counter() - t0
         self.train_time += step_time
-        val = None
-        if cfg.val_every and self.step_count % cfg.val_every == 0 and len(self.val_data):
-            val = self.validation_bpc()
+        self._loss_since_snapshot[0] += loss
+        self._loss_since_snapshot[1] += 1
+        val = self._validate_if_due()
         record = StepRecord(self.step_count, self.chars_seen, loss, self.smooth_loss, cfg.lr,
-                            self.train_time, step_time, stats, T, val)
+                            self.train_time, step_time, clip, T, val)
         self.history.append_values(record.values())
         self.last_record = record
-        self._undo = undo if val is None else dataclasses.replace(undo, validated=True)
+        if val is not None and val < self.best_val_bpc:
+            self.best_val_bpc = val
+            self.best = self._snapshot("best")
+        if self.step_count % self.snapshot_every == 0:
+            self._keep_snapshot("periodic")
         return record
 
-    def _rollback(self, t_before: int) -> None:
-        """Weights and optimizer state back to their values before the last update."""
-        self.params, self._before = self._before, self.params
-        copy_into(self._before, self.params)  # both hold the restored weights (a rare path)
-        self.optimizer.undo_step_into()
-        self.optimizer.t = t_before
+    def _validate_if_due(self) -> float | None:
+        every = self.config.val_every
+        if not (every and self.step_count % every == 0 and len(self.val_data)):
+            return None
+        if self.val_share is not None and self.val_time > self.val_share * self.train_time:
+            return None
+        t0 = time.perf_counter()
+        bpc = self.validation_bpc()
+        self.val_time += time.perf_counter() - t0
+        return bpc
 
-    def _undo_last_step(self) -> bool:
-        """Take back the last committed step entirely; False when there is none to take back."""
-        u = self._undo
-        if u is None:
-            return False
-        self._rollback(u.t)
-        self.p, self.h, self.step_count, self.chars_seen = u.p, u.h, u.step_count, u.chars_seen
-        self.smooth_loss, self.train_time, self.last_record = u.smooth_loss, u.train_time, u.last_record
-        self._last_fw, self._last_dh = u.last_fw, u.last_dh
-        self.history.undo_last()
-        if u.validated:
-            self.val_history.undo_last()
-        self._undo = None
-        return True
+    # --- going back --------------------------------------------------------------------------
 
-    def _diverged(self, what: str, undone: str | None) -> None:
-        if undone:
-            where = (f"{undone.capitalize()}: the weights are back at step {self.step_count}, "
-                     "before it went wrong. Lower the learning rate (now "
-                     f"{self.config.lr:g}) or turn gradient clipping on, then continue.")
-        else:
-            where = (f"There is no earlier finite state to go back to, so nothing was changed "
-                     f"(step {self.step_count}). Reset the model, with a lower learning rate (now "
-                     f"{self.config.lr:g}) or gradient clipping on.")
-        self.error = f"Training stopped: {what}. {where}"
-        raise DivergenceError(self.error)
+    def _snapshot(self, reason: str) -> Snapshot:
+        total, n = self._loss_since_snapshot
+        return Snapshot(self.state(with_before=False), total / n if n else math.nan, reason,
+                        self.history.appends, self.val_history.appends)
+
+    def _keep_snapshot(self, reason: str) -> None:
+        self.snapshots.add(self._snapshot(reason))
+        self._loss_since_snapshot = [0.0, 0]
+        self._went_back_to = None
+
+    def restore(self, snap: Snapshot) -> None:
+        """Go back to a snapshot (one of `snapshots.items()`, or `best`): the weights, optimizer,
+        position and counters of that step; the histories are cut back to it."""
+        s = snap.state
+        self.load_state(dataclasses.replace(s, params_before=s.params))
+        self.history.truncate(snap.history_rows)
+        self.val_history.truncate(snap.val_rows)
+        self.snapshots.drop_after(snap.step)
+        self.last_record = None
+
+    def _diverged(self, kind: str, loss: float) -> None:
+        """Go back to the newest healthy snapshot and raise. When training diverged from that
+        snapshot before and the settings have changed since, the snapshot itself is taken to be
+        spoiled (e.g. Adam's moments after a too-high learning rate) and an older one is used."""
+        failed = self.step_count + 1
+        uniform = self.initial_loss
+        snap = self.snapshots.newest_healthy(uniform)
+        last = self._went_back_to
+        if snap is not None and last is not None and last[0] == snap.step and last[1] != self.config:
+            snap = self.snapshots.newest_healthy(uniform, before=snap.step) or snap
+        if snap is None:
+            raise DivergenceError(kind, failed, loss, uniform, self.step_count, 0, math.nan)
+        undone = self.step_count - snap.step
+        self.restore(snap)
+        self._went_back_to = (snap.step, self.config)
+        raise DivergenceError(kind, failed, loss, uniform, snap.step, undone, snap.loss)
+
+    # --- running ---------------------------------------------------------------------------
 
     def run(self, n: int) -> list[StepRecord]:
-        """n steps; a DivergenceError propagates after the rollback described in `step`."""
+        """n steps; a DivergenceError propagates after going back (see `step`)."""
         return [self.step() for _ in range(n)]
 
     def run_for(self, seconds: float, max_steps: int = 1_000_000) -> list[StepRecord]:
@@ -348,7 +394,7 @@ class Trainer:
         h0 = np.zeros((S, self.config.hidden), self.dtype)
         with np.errstate(all="ignore"):  # diverging weights give an infinite bpc, not a warning
             fw = forward(self.params, inputs, targets, h0)
-        bpc = float(fw.losses.mean()) / LN2
+        bpc = bits_per_char(float(fw.losses.sum()), fw.losses.size)
         self.val_history.append({"step": self.step_count, "chars_seen": self.chars_seen,
                                  "time": self.train_time, "val_bpc": bpc})
         return bpc
@@ -364,7 +410,8 @@ class Trainer:
 
     def last_update(self) -> Params:
         """The change each weight took in the last step (weights after minus before)."""
-        return {k: self.params[k] - self._before[k] for k in PARAM_NAMES}
+        before = self._weights.previous
+        return {k: self.params[k] - before[k] for k in PARAM_NAMES}
 
     def effective_lr(self) -> Params | None:
         """Per-weight step size of adaptive optimizers (Adagrad: lr / sqrt(mem + 1e-8))."""
@@ -373,4 +420,3 @@ class Trainer:
 
     def snapshot_params(self) -> Params:
         return {k: a.copy() for k, a in self.params.items()}
-

@@ -168,35 +168,65 @@ def test_adagrad_state_and_effective_lr():
 
 @pytest.mark.parametrize("flat", [True, False])
 @pytest.mark.parametrize("name", OPTIMIZERS)
-def test_step_into_is_step_elsewhere_and_can_be_undone(name, flat):
+def test_propose_then_commit_is_step_elsewhere(name, flat):
     # The trainer's update: the same numbers as an update in place, bit for bit, written to
-    # other buffers; the weights and state before it stay intact for a rollback.
+    # other buffers; until commit() the weights and state are as before (a proposal not taken,
+    # here at step 3, changes nothing).
     rng = np.random.default_rng(0)
     shapes = param_shapes(5, 4)
     start = init_params(5, 4, rng)
     make = (lambda a: FlatParams(a)) if flat else (lambda a: {k: v.copy() for k, v in a.items()})
     in_place, params, out = make(start), make(start), make(start)
     opt_in_place, opt = make_optimizer(name, in_place), make_optimizer(name, params)
-    for step in range(1, 4):
+    for step in range(1, 5):
         g = {k: rng.normal(size=sh) for k, sh in shapes.items()}
-        opt_in_place.step(in_place, g, LR)
         kept = {k: a.copy() for k, a in params.items()}
-        state_before = {s: {k: a.copy() for k, a in d.items()} for s, d in opt.state.items()}
-        opt.step_into(params, g, LR, out)
-        assert opt.t == step
+        state_before = opt.state_dict()
+        opt.propose(params, g, LR, out)
+        assert opt.t == opt_in_place.t
         for k in shapes:
-            np.testing.assert_array_equal(out[k], in_place[k])
             np.testing.assert_array_equal(params[k], kept[k])  # untouched
             for s in opt.state:
-                np.testing.assert_array_equal(opt.state[s][k], opt_in_place.state[s][k])
-                np.testing.assert_array_equal(opt.previous_state[s][k], state_before[s][k])
+                np.testing.assert_array_equal(opt.state[s][k], state_before.slots[s][k])
         if step == 3:
-            opt.undo_step_into()
+            continue  # not taken: the next proposal starts from the same weights and state
+        opt_in_place.step(in_place, g, LR)
+        opt.commit()
+        assert opt.t == opt_in_place.t
+        for k in shapes:
+            np.testing.assert_array_equal(out[k], in_place[k])
             for s in opt.state:
-                for k in shapes:
-                    np.testing.assert_array_equal(opt.state[s][k], state_before[s][k])
-                    np.testing.assert_array_equal(opt.previous_state[s][k], state_before[s][k])
+                np.testing.assert_array_equal(opt.state[s][k], opt_in_place.state[s][k])
         params, out = out, params
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_state_dict_round_trip_resumes_exactly_and_bad_state_changes_nothing(name):
+    rng = np.random.default_rng(1)
+    shapes = param_shapes(5, 4)
+    a, b = init_params(5, 4, rng), None
+    opt = make_optimizer(name, a)
+    for _ in range(3):
+        opt.step(a, {k: rng.normal(size=sh) for k, sh in shapes.items()}, LR)
+    saved, b = opt.state_dict(), FlatParams(a)
+    other = make_optimizer(name, b)
+    other.load_state(saved)
+    g = {k: rng.normal(size=sh) for k, sh in shapes.items()}
+    opt.step(a, g, LR)
+    other.step(b, g, LR)
+    assert other.t == opt.t == 4
+    for k in shapes:
+        np.testing.assert_array_equal(a[k], b[k])
+    wrong = OPTIMIZERS[(OPTIMIZERS.index(name) + 1) % len(OPTIMIZERS)]
+    with pytest.raises(ValueError):
+        other.load_state(make_optimizer(wrong, b).state_dict())
+    if saved.slots:
+        slot = next(iter(saved.slots))
+        bad = {s: {k: v[..., :1] if s == slot and k == "W" else v for k, v in d.items()}
+               for s, d in saved.slots.items()}
+        with pytest.raises(ValueError, match="shapes"):
+            other.load_state(type(saved)(name, 9, bad))
+    assert other.t == 4  # unchanged by the refused loads
 
 
 def test_unknown_optimizer():

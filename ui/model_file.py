@@ -49,7 +49,7 @@ def load_checkpoint(state: AppState, raw: bytes) -> str:
     ckpt = checkpoint.from_bytes(raw)
     # Before restore() allocates: the file's settings may be valid yet too big for this server.
     check_config(ckpt.config, len(ckpt.vocab))
-    trainer = checkpoint.restore(ckpt, state.corpus)
+    trainer = checkpoint.restore(ckpt, state.corpus).trainer
     state.session.install(trainer)
     state.draft = trainer.config  # the Train page shows (and a Reset rebuilds) the loaded settings
     set_widget_values(**{k: getattr(trainer.config, k) for k in SETTING_KEYS})

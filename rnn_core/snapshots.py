@@ -1,0 +1,102 @@
+"""A trainer's full state, and the ring of recent states a divergence goes back to.
+
+`TrainerState` is everything needed to continue training exactly: what `Trainer.state()` returns,
+`Trainer.load_state()` takes and checkpoints save. A `Snapshot` is a state taken while training,
+with the mean chunk loss of the steps that led to it, so a divergence can go back to the newest
+one that was still healthy (below a uniform guess). `SnapshotRing` keeps a few of them, newest
+densely and older ones ever more sparsely, always including the oldest (the fresh weights).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from rnn_core.model import Params
+from rnn_core.optim import OptimizerState
+
+
+@dataclass(frozen=True)
+class TrainerState:
+    params: Params            # the weights U, W, V, b, c
+    params_before: Params     # the weights before the last update (== params before any)
+    optimizer: OptimizerState
+    p: int                    # position of every stream in its segment
+    h: np.ndarray             # (B, H) the hidden state each stream carries into its next chunk
+    step: int                 # updates taken
+    chars_seen: int
+    smooth_loss: float
+    train_time: float         # seconds of training (validation not included)
+
+    @property
+    def nbytes(self) -> int:
+        arrays = [*self.params.values(), self.h]
+        arrays += [a for d in self.optimizer.slots.values() for a in d.values()]
+        if self.params_before is not self.params:
+            arrays += list(self.params_before.values())
+        return sum(a.nbytes for a in arrays)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    state: TrainerState
+    loss: float          # mean chunk loss (nats) of the steps since the previous snapshot; NaN: none
+    reason: str          # "start", "periodic", "setting" (before a live change), "best" (validation)
+    history_rows: int    # appends to the step history at that point (to cut it back on a rewind)
+    val_rows: int        # ... and to the validation history
+
+    @property
+    def step(self) -> int:
+        return self.state.step
+
+    def healthy(self, uniform_loss: float) -> bool:
+        """Fresh weights, or training that was doing better than a uniform guess."""
+        return self.step == 0 or self.loss < uniform_loss
+
+
+class SnapshotRing:
+    """At most `capacity` snapshots, in step order. When a new one makes too many, the one whose
+    removal leaves the smallest gap between its neighbours goes (never the oldest or the newest),
+    so recent steps stay dense and the kept ones reach back ever further."""
+
+    def __init__(self, capacity: int) -> None:
+        if capacity < 2:
+            raise ValueError(f"a snapshot ring keeps at least 2, got {capacity}")
+        self.capacity = capacity
+        self._items: list[Snapshot] = []
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def items(self) -> list[Snapshot]:
+        """Oldest first."""
+        return list(self._items)
+
+    @property
+    def newest(self) -> Snapshot | None:
+        return self._items[-1] if self._items else None
+
+    def add(self, snap: Snapshot) -> None:
+        """Keep `snap`; one at the same step or later (from before a rewind) is replaced."""
+        self._items = [s for s in self._items if s.step < snap.step]
+        self._items.append(snap)
+        if len(self._items) > self.capacity:
+            steps = [s.step for s in self._items]
+            gap = min(range(1, len(steps) - 1), key=lambda i: (steps[i + 1] - steps[i - 1], i))
+            del self._items[gap]
+
+    def drop_after(self, step: int) -> None:
+        """Forget snapshots of later steps (after going back to `step`)."""
+        self._items = [s for s in self._items if s.step <= step]
+
+    def newest_healthy(self, uniform_loss: float, before: int | None = None) -> Snapshot | None:
+        """The newest healthy snapshot, only among those before step `before` when given."""
+        for snap in reversed(self._items):
+            if (before is None or snap.step < before) and snap.healthy(uniform_loss):
+                return snap
+        return None
+
+    @property
+    def nbytes(self) -> int:
+        return sum(s.state.nbytes for s in self._items)
