@@ -23,7 +23,8 @@ import numpy as np  # noqa: E402
 from bench.minchar import MinCharRNN  # noqa: E402
 from rnn_core import TrainConfig, Trainer, corpus_from_bytes  # noqa: E402
 from rnn_core.gradcheck import grad_check  # noqa: E402
-from rnn_core.model import PARAM_NAMES, FlatParams, backward, forward, init_params  # noqa: E402
+from rnn_core.layout import FlatParams  # noqa: E402
+from rnn_core.model import PARAM_NAMES, backward, forward, init_params  # noqa: E402
 from rnn_core.optim import CLIP_MODES, OPTIMIZERS, clip_gradients, make_optimizer  # noqa: E402
 
 TEXT = b"the cat sat on the mat. the dog sat on the log. a cat and a dog met on a mat by a log.\n" * 3
@@ -71,8 +72,8 @@ def check_flat_paths() -> int:
         for name in OPTIMIZERS:
             flat_p = FlatParams(params)
             plain_p = {k: a.copy() for k, a in params.items()}
+            # plain dicts of weights and gradients: the optimizer goes parameter by parameter
             flat_opt, plain_opt = make_optimizer(name, flat_p), make_optimizer(name, plain_p)
-            plain_opt.state = {s: dict(d) for s, d in plain_opt.state.items()}  # per-array path
             for _ in range(3):
                 flat_opt.step(flat_p, grads, 0.01)
                 plain_opt.step(plain_p, dict(grads), 0.01)

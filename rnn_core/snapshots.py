@@ -42,7 +42,8 @@ class TrainerState:
 class Snapshot:
     state: TrainerState
     loss: float          # mean chunk loss (nats) of the steps since the previous snapshot; NaN: none
-    reason: str          # "start", "periodic", "setting" (before a live change), "best" (validation)
+    reason: str          # "start" (fresh or loaded weights), "periodic", "setting" (before a live
+                         # change of settings) or "best" (the lowest validation loss so far)
     history_rows: int    # appends to the step history at that point (to cut it back on a rewind)
     val_rows: int        # ... and to the validation history
 
@@ -51,14 +52,18 @@ class Snapshot:
         return self.state.step
 
     def healthy(self, uniform_loss: float) -> bool:
-        """Fresh weights, or training that was doing better than a uniform guess."""
-        return self.step == 0 or self.loss < uniform_loss
+        """A starting point (fresh or loaded weights), or training that was doing better than a
+        uniform guess."""
+        return self.reason == "start" or self.loss < uniform_loss
 
 
 class SnapshotRing:
-    """At most `capacity` snapshots, in step order. When a new one makes too many, the one whose
-    removal leaves the smallest gap between its neighbours goes (never the oldest or the newest),
-    so recent steps stay dense and the kept ones reach back ever further."""
+    """At most `capacity` snapshots, in step order. When a new one makes too many, one goes: never
+    the oldest (the starting point), the newest, or the newest taken before a change of settings
+    (the state to go back to when the change makes training diverge); of the others, the one
+    whose removal leaves the smallest gap relative to its age, so recent steps stay dense and the
+    kept ones reach back ever further (with snapshots every 10 steps and 5 kept, after 20,000
+    steps: 0, 19,120, 19,970, 19,990, 20,000)."""
 
     def __init__(self, capacity: int) -> None:
         if capacity < 2:
@@ -83,8 +88,13 @@ class SnapshotRing:
         self._items.append(snap)
         if len(self._items) > self.capacity:
             steps = [s.step for s in self._items]
-            gap = min(range(1, len(steps) - 1), key=lambda i: (steps[i + 1] - steps[i - 1], i))
-            del self._items[gap]
+            settings = [i for i, s in enumerate(self._items) if s.reason == "setting"]
+            keep = {0, len(steps) - 1, *settings[-1:]}
+
+            def cost(i: int) -> float:  # the gap its removal leaves, relative to its age
+                return (steps[i + 1] - steps[i - 1]) / max(steps[-1] - steps[i - 1], 1)
+
+            del self._items[min((i for i in range(len(steps)) if i not in keep), key=cost)]
 
     def drop_after(self, step: int) -> None:
         """Forget snapshots of later steps (after going back to `step`)."""

@@ -206,8 +206,15 @@ class Trainer:
             chars_seen=self.chars_seen, smooth_loss=self.smooth_loss, train_time=self.train_time)
 
     def load_state(self, state: TrainerState) -> None:
-        """Continue from `state` (its arrays are copied in). ValueError, with nothing changed, when
+        """Continue from `state` (its arrays are copied in), which becomes the starting point that
+        snapshots and the best validation loss count from. ValueError, with nothing changed, when
         it does not fit this trainer (shapes, optimizer, streams) or holds NaN or inf."""
+        self._set_state(state)
+        self.snapshots = SnapshotRing(SNAPSHOTS)
+        self.best, self.best_val_bpc = None, math.inf
+        self._keep_snapshot("start")
+
+    def _set_state(self, state: TrainerState) -> None:
         shapes = param_shapes(self.config.hidden, self.vocab_size)
         for what, arrays in (("weights", state.params), ("weights before", state.params_before)):
             if {k: arrays[k].shape for k in arrays} != shapes:
@@ -238,9 +245,13 @@ class Trainer:
         if needs_reset:
             raise ConfigError(f"{', '.join(sorted(needs_reset))} only change with a new model (Reset)")
         config = self.config.replace(**changes)  # validated by TrainConfig
-        newest = self.snapshots.newest
-        if config != self.config and (newest is None or newest.step < self.step_count):
-            self._keep_snapshot("setting")
+        if config != self.config:
+            newest = self.snapshots.newest
+            if newest is not None and newest.step == self.step_count:
+                if newest.reason != "start":  # the state is kept already: keep it as this one
+                    self.snapshots.add(dataclasses.replace(newest, reason="setting"))
+            else:
+                self._keep_snapshot("setting")
         self.config = config
 
     def set_lr(self, lr: float) -> None:
@@ -342,7 +353,7 @@ class Trainer:
         """Go back to a snapshot (one of `snapshots.items()`, or `best`): the weights, optimizer,
         position and counters of that step; the histories are cut back to it."""
         s = snap.state
-        self.load_state(dataclasses.replace(s, params_before=s.params))
+        self._set_state(dataclasses.replace(s, params_before=s.params))
         self.history.truncate(snap.history_rows)
         self.val_history.truncate(snap.val_rows)
         self.snapshots.drop_after(snap.step)

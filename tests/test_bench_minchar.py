@@ -55,7 +55,7 @@ def test_min_char_rnn_defaults_are_the_gist_s():
     ref = MinCharRNN(corpus.text, seed=0)
     assert ref.hidden_size == 100 and ref.seq_length == 25 and ref.learning_rate == 0.1
     assert ref.vocab_size == len(corpus.vocab)
-    assert np.std(ref.Whh) == pytest.approx(0.01, rel=0.1)  # 0.01 * randn
-    assert not ref.bh.any() and not ref.by.any()
+    assert np.std(ref.P["Whh"]) == pytest.approx(0.01, rel=0.1)  # 0.01 * randn
+    assert not ref.P["bh"].any() and not ref.P["by"].any()
     assert ref.smooth_loss == pytest.approx(-np.log(1.0 / ref.vocab_size) * 25)
     assert set(ref.params()) == set(PARAM_NAMES)

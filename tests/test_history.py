@@ -54,23 +54,29 @@ def test_missing_values_are_nan_and_columns_are_copies():
 
 
 @pytest.mark.parametrize("n", [1, 5, 16, 17, 18, 33, 100])
-def test_undo_last_is_as_if_the_append_never_happened(n):
+@pytest.mark.parametrize("back", [0, 1, 3, 16])
+def test_truncate_is_as_if_the_later_appends_never_happened(n, back):
+    back = min(back, n)
     h = filled(n, cap=8)
-    h.undo_last()
-    h.append({"step": n - 1, "loss": 1.0 / n})
-    ref = filled(n, cap=8)
-    assert len(h) == len(ref) and h.stride == ref.stride
-    np.testing.assert_array_equal(h.column("step"), ref.column("step"))
+    h.truncate(n - back)
+    ref = filled(n - back, cap=8)
+    assert h.appends == ref.appends == n - back
+    # rows thinned away are not brought back: the kept rows are the reference's of the same stride
+    kept = ref.column("step")
+    kept = kept[kept % h.stride == 0] if h.stride > ref.stride else kept
+    np.testing.assert_array_equal(h.column("step"), kept)
     # and the thinning stays aligned afterwards
-    for i in range(n, n + 40):
+    for i in range(n - back, n + 40):
         h.append({"step": i, "loss": 1.0 / (i + 1)})
     np.testing.assert_array_equal(h.column("step"), filled(n + 40, cap=8).column("step"))
 
 
-def test_undo_without_appends_does_nothing():
-    h = History(("step",), cap=2)
-    h.undo_last()
-    assert len(h) == 0
+def test_truncate_refuses_to_go_forward():
+    h = filled(5, cap=8)
+    with pytest.raises(ValueError):
+        h.truncate(6)
+    h.truncate(0)
+    assert len(h) == 0 and h.appends == 0
 
 
 @pytest.mark.parametrize("cap", [0, -3])

@@ -7,14 +7,17 @@ import math
 import numpy as np
 import pytest
 
+from rnn_core.layout import FlatParams
 from rnn_core.model import (
     PARAM_NAMES,
-    FlatParams,
     backward,
     forward,
     init_params,
+    input_terms,
     loss_and_grads,
     param_shapes,
+    softmax,
+    softmax_nll,
 )
 
 H, K, T = 6, 5, 7
@@ -101,7 +104,7 @@ def test_backward_into_a_given_buffer_overwrites_every_entry():
     fw = forward(params, inputs, targets, h0)
     fresh, norms = backward(params, fw)
     out = FlatParams.empty(param_shapes(H, K), np.float64)
-    out._buffer[...] = np.nan  # whatever the buffer held before
+    out.flat()[...] = np.nan  # whatever the buffer held before
     grads, norms_out = backward(params, fw, out)
     assert grads is out and out.flat() is not None
     for k in PARAM_NAMES:
@@ -138,10 +141,12 @@ def test_backward_shapes_and_structure():
     assert {k: g.shape for k, g in grads.items()} == param_shapes(H, K)
     for k in PARAM_NAMES:
         np.testing.assert_array_equal(params[k], saved[k])  # backward leaves weights alone
-    # U x(t) reads column x(t): characters never input get no gradient in U
-    unused = sorted(set(range(K)) - set(inputs.ravel().tolist()))
-    if unused:
-        assert not grads["U"][:, unused].any()
+    # U x(t) reads column x(t): characters never input get no gradient in U, the others do
+    inputs = np.where(inputs == 1, 0, inputs)  # character 1 is never an input here
+    _, grads, _ = loss_and_grads(params, inputs, targets, h0)
+    assert not grads["U"][:, 1].any()
+    used = np.unique(inputs)
+    assert 1 not in used and np.abs(grads["U"][:, used]).min(axis=0).max() > 0
     # softmax + cross-entropy: dL/dc sums to 0 (each y - onehot sums to 0)
     assert abs(grads["c"].sum()) < 1e-12
     assert np.all(np.isfinite(fw.hs[-1]))
@@ -169,3 +174,38 @@ def test_dh_norms_show_the_gradient_flowing_back_in_time():
     dy = fw.ps[:, 0].copy()
     dy[np.arange(T), targets[:, 0]] -= 1
     np.testing.assert_allclose(norms[:, 0], np.linalg.norm(dy @ params["V"], axis=1), rtol=1e-4)
+
+
+# --- the speed helpers, pinned to the plain formulas ----------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("spread", [3.0, 80.0, 1e4])  # within exp's range, near its edge, far out
+def test_softmax_nll_is_softmax_and_minus_log_p(dtype, spread):
+    rng = np.random.default_rng(int(spread))
+    o = (rng.normal(size=(40, 9)) * spread).astype(dtype)
+    targets = rng.integers(0, 9, 40)
+    expected_y = softmax(o.astype(np.float64))
+    z = o.astype(np.float64) - o.astype(np.float64).max(axis=1, keepdims=True)
+    expected_nll = np.log(np.exp(z).sum(axis=1)) - z[np.arange(40), targets]  # -log y[target]
+    y = o.copy()
+    nll = softmax_nll(y, targets)
+    assert y.dtype == nll.dtype == dtype
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(y, expected_y, rtol=tol, atol=1e-30)
+    np.testing.assert_allclose(nll, expected_nll, rtol=tol, atol=tol)  # log(1 + tiny): absolute
+    if spread < 10:  # no underflow: -log of the probability itself
+        np.testing.assert_allclose(nll, -np.log(expected_y[np.arange(40), targets]), rtol=tol)
+
+
+@pytest.mark.parametrize("shape", [(3, 1), (7, 2), (25, 32)])  # T*B below and above K
+def test_input_terms_are_U_x_plus_b(shape):
+    params, _, _, _ = setup(B=1)
+    inputs = np.random.default_rng(0).integers(0, K, size=shape)
+    U, b = params["U"], params["b"]
+    got = input_terms(U, b, inputs)
+    for t in range(shape[0]):
+        for s in range(shape[1]):
+            x = np.zeros(K)
+            x[inputs[t, s]] = 1.0
+            np.testing.assert_array_equal(got[t, s], U @ x + b)

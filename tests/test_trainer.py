@@ -9,104 +9,34 @@ by) = the article's (U, W, V, b, c).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 
 import rnn_core.trainer as trainer_module
+from bench.minchar import GIST, MinCharRNN, from_gist, lossFun, to_gist
 from rnn_core.config import NEEDS_RESET, PRESETS, ConfigError, TrainConfig
 from rnn_core.corpus import CorpusError, corpus_from_text, load_builtin
 from rnn_core.model import PARAM_NAMES
 from rnn_core.trainer import STEP_COLUMNS, DivergenceError, Trainer
 from tests.rnn_support import SMALL_TEXT, small_corpus, tiny_config
 
-GIST = {"U": "Wxh", "W": "Whh", "V": "Why", "b": "bh", "c": "by"}
 
-
-# --- the independent reference ---------------------------------------------------------------
-
-
-def to_gist(params):
-    H, K = params["U"].shape
-    return {"Wxh": params["U"].astype(np.float64).copy(), "Whh": params["W"].astype(np.float64).copy(),
-            "Why": params["V"].astype(np.float64).copy(),
-            "bh": params["b"].astype(np.float64).reshape(H, 1).copy(),
-            "by": params["c"].astype(np.float64).reshape(K, 1).copy()}
-
-
-def from_gist(P):
-    return {"U": P["Wxh"], "W": P["Whh"], "V": P["Why"], "b": P["bh"][:, 0], "c": P["by"][:, 0]}
-
-
-def lossFun(P, inputs, targets, hprev):
-    """min-char-rnn's lossFun (without its clipping), plus ||dh|| per step and the ps."""
-    Wxh, Whh, Why, bh, by = P["Wxh"], P["Whh"], P["Why"], P["bh"], P["by"]
-    vocab_size = Why.shape[0]
-    xs, hs, ys, ps = {}, {}, {}, {}
-    hs[-1] = np.copy(hprev)
-    loss = 0
-    step_losses = []
-    for t in range(len(inputs)):
-        xs[t] = np.zeros((vocab_size, 1))
-        xs[t][inputs[t]] = 1
-        hs[t] = np.tanh(np.dot(Wxh, xs[t]) + np.dot(Whh, hs[t - 1]) + bh)
-        ys[t] = np.dot(Why, hs[t]) + by
-        ps[t] = np.exp(ys[t]) / np.sum(np.exp(ys[t]))
-        step_losses.append(-np.log(ps[t][targets[t], 0]))
-        loss += -np.log(ps[t][targets[t], 0])
-    dWxh, dWhh, dWhy = np.zeros_like(Wxh), np.zeros_like(Whh), np.zeros_like(Why)
-    dbh, dby = np.zeros_like(bh), np.zeros_like(by)
-    dhnext = np.zeros_like(hs[0])
-    dh_norms = np.zeros(len(inputs))
-    for t in reversed(range(len(inputs))):
-        dy = np.copy(ps[t])
-        dy[targets[t]] -= 1
-        dWhy += np.dot(dy, hs[t].T)
-        dby += dy
-        dh = np.dot(Why.T, dy) + dhnext
-        dh_norms[t] = np.sqrt(np.sum(dh * dh))
-        dhraw = (1 - hs[t] * hs[t]) * dh
-        dbh += dhraw
-        dWxh += np.dot(dhraw, xs[t].T)
-        dWhh += np.dot(dhraw, hs[t - 1].T)
-        dhnext = np.dot(Whh.T, dhraw)
-    grads = {"Wxh": dWxh, "Whh": dWhh, "Why": dWhy, "bh": dbh, "by": dby}
-    extra = {"hs": np.hstack([hs[t] for t in range(len(inputs))]).T,
-             "ps": np.hstack([ps[t] for t in range(len(inputs))]).T,
-             "losses": np.array(step_losses), "dh_norms": dh_norms}
-    return loss, grads, hs[len(inputs) - 1], extra
-
-
-def min_char_rnn(data, chars, P, seq_length, lrs, clip=5.0):
-    """The gist's training loop for len(lrs) iterations, learning rate lrs[n] at iteration n.
-    Updates P in place; returns per-iteration losses, smooth losses, pre-clip norms, wraps."""
-    char_to_ix = {ch: i for i, ch in enumerate(chars)}
-    vocab_size, hidden_size = len(chars), P["Whh"].shape[0]
-    mem = {k: np.zeros_like(v) for k, v in P.items()}
-    n, p = 0, 0
-    smooth_loss = -np.log(1.0 / vocab_size) * seq_length
-    out = {"loss": [], "smooth": [], "norms": [], "wraps": 0}
-    while n < len(lrs):
-        if p + seq_length + 1 >= len(data) or n == 0:
-            hprev = np.zeros((hidden_size, 1))
-            p = 0
-            out["wraps"] += 1
-        inputs = [char_to_ix[ch] for ch in data[p : p + seq_length]]
-        targets = [char_to_ix[ch] for ch in data[p + 1 : p + seq_length + 1]]
-        loss, d, hprev, _ = lossFun(P, inputs, targets, hprev)
-        smooth_loss = smooth_loss * 0.999 + loss * 0.001
-        out["norms"].append({k: np.sqrt(np.sum(d[k] ** 2)) for k in d})
-        for dparam in d.values():
-            np.clip(dparam, -clip, clip, out=dparam)
-        for k in ("Wxh", "Whh", "Why", "bh", "by"):
-            mem[k] += d[k] * d[k]
-            P[k] += -lrs[n] * d[k] / np.sqrt(mem[k] + 1e-8)
-        out["loss"].append(loss)
-        out["smooth"].append(smooth_loss)
-        p += seq_length
-        n += 1
-    return out
+def min_char_rnn(corpus, params, seq_length, lrs, clip=5.0) -> MinCharRNN:
+    """The reference (bench/minchar.py) from `params`, run for len(lrs) iterations at those
+    learning rates, recording its gradient norms before clipping."""
+    ref = MinCharRNN(corpus.text, params["W"].shape[0], seq_length, lrs[0], params=params,
+                     chars=corpus.vocab.chars, clip=clip, record_norms=True)
+    losses, smooth = [], []
+    for lr in lrs:
+        ref.learning_rate = lr
+        ref.step()
+        losses.append(ref.loss)
+        smooth.append(ref.smooth_loss)
+    ref.losses, ref.smooth_losses = losses, smooth
+    return ref
 
 
 def batched_reference(data_ids, B, P, seq_length, steps, lr=0.1, clip=5.0):
@@ -146,18 +76,17 @@ def test_exact_mode_is_min_char_rnn_for_50_adagrad_steps(clip):
     trainer = Trainer(corpus, tiny_config(clip=clip))
     assert trainer.config.exact and trainer.config.init == "uniform"
     initial = trainer.snapshot_params()
-    P = to_gist(trainer.params)
-    ref = min_char_rnn(corpus.text, corpus.vocab.chars, P, 10, [0.1] * 50, clip=clip)
-    assert ref["wraps"] >= 3  # the pointer wrapped (and hprev was reset) within the 50 steps
+    ref = min_char_rnn(corpus, trainer.params, 10, [0.1] * 50, clip=clip)
+    assert ref.wraps >= 3  # the pointer wrapped (and hprev was reset) within the 50 steps
 
     records = trainer.run(50)
 
-    np.testing.assert_allclose([r.loss for r in records], ref["loss"], rtol=0, atol=1e-10)
-    np.testing.assert_allclose([r.smooth_loss for r in records], ref["smooth"], rtol=0, atol=1e-10)
+    np.testing.assert_allclose([r.loss for r in records], ref.losses, rtol=0, atol=1e-10)
+    np.testing.assert_allclose([r.smooth_loss for r in records], ref.smooth_losses, rtol=0, atol=1e-10)
     for k in PARAM_NAMES:
-        np.testing.assert_allclose(trainer.params[k], from_gist(P)[k], rtol=0, atol=1e-10)
+        np.testing.assert_allclose(trainer.params[k], ref.params()[k], rtol=0, atol=1e-10)
         pre = [r.clip.norm_pre[k] for r in records]
-        np.testing.assert_allclose(pre, [n[GIST[k]] for n in ref["norms"]], rtol=1e-9)
+        np.testing.assert_allclose(pre, [n[GIST[k]] for n in ref.norms], rtol=1e-9)
     moved = max(np.abs(trainer.params[k] - initial[k]).max() for k in PARAM_NAMES)
     assert moved > 1e-3  # the weights really move, so agreement is not trivial
     clipped = [r.clip.clipped_fraction for r in records]
@@ -170,12 +99,11 @@ def test_exact_mode_first_step_from_randn_init():
     corpus = small_corpus()
     trainer = Trainer(corpus, tiny_config(init="randn"))
     assert np.std(trainer.params["W"]) == pytest.approx(0.01, rel=0.2)
-    P = to_gist(trainer.params)
-    ref = min_char_rnn(corpus.text, corpus.vocab.chars, P, 10, [0.1])
+    ref = min_char_rnn(corpus, trainer.params, 10, [0.1])
     record = trainer.step()
-    assert record.loss == pytest.approx(ref["loss"][0], rel=1e-13)
+    assert record.loss == pytest.approx(ref.loss, rel=1e-13)
     for k in PARAM_NAMES:
-        np.testing.assert_allclose(trainer.params[k], from_gist(P)[k], rtol=0, atol=1e-12)
+        np.testing.assert_allclose(trainer.params[k], ref.params()[k], rtol=0, atol=1e-12)
 
 
 def test_smooth_loss_starts_at_uniform_guess_and_moves_by_0999_0001():
@@ -315,7 +243,7 @@ def test_chunk_trace_matches_the_reference_chunk():
     assert trace.losses.sum() == pytest.approx(trace.loss, rel=1e-12)
     assert trace.loss == pytest.approx(record.loss, rel=1e-12) == trace.mean_loss
     _, _, _, ref = lossFun(to_gist(before), list(trace.inputs), list(trace.targets),
-                           trace.h_prev.reshape(H, 1))
+                           trace.h_prev.reshape(H, 1), trace=True)
     np.testing.assert_allclose(trace.losses, ref["losses"], rtol=1e-10)
     np.testing.assert_allclose(trace.ps, ref["ps"], rtol=1e-10)
     np.testing.assert_allclose(trace.hs, ref["hs"], rtol=0, atol=1e-12)
@@ -338,7 +266,7 @@ def test_chunk_trace_of_each_stream():
         assert trace.mean_loss == pytest.approx(record.loss)
         # ||dL_i/dh(t)|| of the stream's own chunk loss, as if it were trained alone
         _, _, _, ref = lossFun(to_gist(before), list(trace.inputs), list(trace.targets),
-                               trace.h_prev.reshape(-1, 1))
+                           trace.h_prev.reshape(-1, 1), trace=True)
         np.testing.assert_allclose(trace.dh_norms, ref["dh_norms"], rtol=1e-10)
     with pytest.raises(ValueError, match="stream"):
         trainer.chunk_trace(B)
@@ -362,8 +290,7 @@ def test_optimizer_inspection():
 def test_learning_rate_changes_between_steps_without_reset():
     corpus = small_corpus()
     trainer = Trainer(corpus, tiny_config())
-    P = to_gist(trainer.params)
-    min_char_rnn(corpus.text, corpus.vocab.chars, P, 10, [0.1] * 8 + [0.02] * 4 + [0.3] * 4)
+    ref = min_char_rnn(corpus, trainer.params, 10, [0.1] * 8 + [0.02] * 4 + [0.3] * 4)
     trainer.run(8)
     trainer.set_lr(0.02)
     assert [r.lr for r in trainer.run(4)] == [0.02] * 4
@@ -371,7 +298,7 @@ def test_learning_rate_changes_between_steps_without_reset():
     records = trainer.run(4)
     assert records[-1].step == 16 and records[-1].lr == 0.3
     for k in PARAM_NAMES:
-        np.testing.assert_allclose(trainer.params[k], from_gist(P)[k], rtol=0, atol=1e-10)
+        np.testing.assert_allclose(trainer.params[k], ref.params()[k], rtol=0, atol=1e-10)
 
 
 def test_clip_settings_change_live():
@@ -427,7 +354,7 @@ def test_history_stays_bounded_and_evenly_spaced(monkeypatch):
 
 def test_validation_bpc_is_the_held_out_tail_read_from_zero_state():
     corpus = corpus_from_text(SMALL_TEXT * 4, seq_len=10)
-    trainer = Trainer(corpus, tiny_config(val_fraction=0.25, val_every=5))
+    trainer = Trainer(corpus, tiny_config(val_fraction=0.25, val_every=5), val_share=None)
     n_val = int(len(corpus.data) * 0.25)
     assert len(trainer.val_data) == n_val and len(trainer.train_data) == len(corpus.data) - n_val
     records = trainer.run(12)
@@ -453,111 +380,125 @@ def test_no_validation_without_held_out_text_or_with_val_every_zero():
     assert all(r.val_bpc is None for r in trainer.run(4)) and len(trainer.val_history) == 0
 
 
-# --- non-finite safety -------------------------------------------------------------------------
+def test_validation_keeps_to_its_share_of_the_training_time():
+    # Exact mode on python-docs: a validation pass (10,000 characters) costs about as much as
+    # dozens of training steps, so at val_every 10 most due evaluations wait for their turn.
+    trainer = Trainer(load_builtin("python-docs"), TrainConfig(hidden=32, val_every=10))
+    records = trainer.run(600)
+    evaluated = [r.step for r in records if r.val_bpc is not None]
+    assert evaluated[0] == 10 and all(s % 10 == 0 for s in evaluated)
+    assert len(evaluated) < 30  # of 60 due
+    # Each evaluation starts only while validation has used at most 5 % of the training time so
+    # far, so the share overshoots by at most the last evaluation.
+    last_cost = trainer.val_time / len(evaluated) * 3  # generous: evaluations vary in time
+    assert trainer.val_time <= trainer_module.VAL_TIME_SHARE * trainer.train_time + last_cost
+    unlimited = Trainer(load_builtin("python-docs"), TrainConfig(hidden=32, val_every=10), val_share=None)
+    assert sum(r.val_bpc is not None for r in unlimited.run(100)) == 10
 
 
-def _state(trainer: Trainer) -> dict:
-    return {
-        "params": trainer.snapshot_params(),
-        "opt": {s: {k: a.copy() for k, a in d.items()} for s, d in trainer.optimizer.state.items()},
-        "t": trainer.optimizer.t, "step": trainer.step_count, "p": trainer.p, "h": trainer.h.copy(),
-        "chars": trainer.chars_seen, "smooth": trainer.smooth_loss,
-    }
+# --- state ---------------------------------------------------------------------------------------
 
 
-def _assert_state(trainer: Trainer, state: dict) -> None:
-    now = _state(trainer)
+def test_state_round_trip_continues_exactly():
+    config = tiny_config(batch=3, optimizer="adam", lr=0.01)
+    straight, other = Trainer(small_corpus(), config), Trainer(small_corpus(), config)
+    straight.run(7)
+    state = straight.state()
+    other.load_state(state)
+    state.params["W"][:] = 0  # a copy: changing it changes neither trainer
+    assert straight.params["W"].any() and other.params["W"].any()
     for k in PARAM_NAMES:
-        assert np.array_equal(now["params"][k], state["params"][k])
-    for slot, d in state["opt"].items():
-        for k, a in d.items():
-            assert np.array_equal(now["opt"][slot][k], a)
-    assert np.array_equal(now["h"], state["h"])
-    assert [now[k] for k in ("t", "step", "p", "chars", "smooth")] == \
-           [state[k] for k in ("t", "step", "p", "chars", "smooth")]
+        np.testing.assert_array_equal(other.last_update()[k], straight.last_update()[k])
+    assert [r.loss for r in other.run(5)] == [r.loss for r in straight.run(5)]
+    assert other.step_count == straight.step_count == 12
 
 
-def test_real_divergence_rolls_back_to_the_last_good_state_and_training_continues():
-    # SGD at lr 10 without clipping blows the logits up until the loss is many times a uniform
-    # guess's. The update that made the weights unusable is undone, so the trainer is exactly as
-    # it was before that step, and with a lower lr it trains on.
-    corpus = load_builtin("zen", seq_len=10)
-    trainer = Trainer(corpus, TrainConfig(hidden=16, seq_len=10, lr=5.0, clip_mode="off",
-                                          optimizer="sgd", val_fraction=0.0))
-    states = [_state(trainer)]
-    with pytest.raises(DivergenceError) as info:
-        for _ in range(100):
-            trainer.step()
-            states.append(_state(trainer))
-    failed_at = len(states)  # the step that found the loss non-finite
-    assert failed_at >= 3  # so that a committed step and its history row are kept
-    message = str(info.value)
-    assert "loss exploded" in message and "learning rate" in message and message == trainer.error
-    _assert_state(trainer, states[-2])  # before the update that produced the unusable weights
-    assert trainer.last_record.step == trainer.step_count == failed_at - 2
-    assert trainer.history.column("step")[-1] == trainer.step_count
-    assert all(np.isfinite(a).all() for a in trainer.params.values())
-    trainer.set_lr(0.01)
-    records = trainer.run(30)
-    assert records[0].step == failed_at - 1 and all(math.isfinite(r.loss) for r in records)
-    assert trainer.error is None
-
-
-def test_after_a_blow_up_and_the_fix_training_recovers_without_diverging_again():
-    # The app's default preset at lr 1 without clipping: within a few steps the float32 logits
-    # are so far apart that a target's probability underflows to 0. The loss, computed from the
-    # logits, stays finite and the blow-up is caught as an explosion before the weights are
-    # beyond repair (a loss of -log 0 = inf used to roll back to weights that diverged again at
-    # once): after lowering the learning rate and turning clipping on, training recovers.
-    config = PRESETS["fast"].replace(lr=1.0, clip_mode="off", val_every=0)
-    trainer = Trainer(load_builtin("python-docs"), config)
-    with pytest.raises(DivergenceError, match="loss exploded"):
-        trainer.run(50)
-    rolled_back_to = trainer.step_count
-    trainer.apply_live(lr=1e-3, clip_mode="value", clip=1.0)
-    records = trainer.run(300)
-    assert records[-1].step == rolled_back_to + 300 and trainer.error is None
-    assert np.mean([r.loss for r in records[-20:]]) < trainer.initial_loss
-
-
-def test_an_exploding_loss_from_finite_weights_is_a_divergence_too():
+def test_load_state_refuses_what_does_not_fit_and_changes_nothing():
     trainer = Trainer(small_corpus(), tiny_config())
     trainer.run(3)
-    before_step_3 = _state(trainer)
-    trainer.run(1)
-    # The first bias makes one character certain: every other target's probability underflows to
-    # 0 in exp, yet the loss (log-sum-exp minus the target's logit) is a finite, huge number.
-    trainer.params["c"][:] = 0.0
-    trainer.params["c"][0] = 1e4
-    with pytest.raises(DivergenceError, match="loss exploded at step 5") as info:
+    good = trainer.state()
+    bad_states = {
+        "shapes": Trainer(small_corpus(), tiny_config(hidden=7)).state(),
+        "NaN": dataclasses.replace(good, params={**good.params, "V": np.full_like(good.params["V"], np.nan)}),
+        "hidden state": dataclasses.replace(good, h=np.zeros((2, 12))),
+        "optimizer": Trainer(small_corpus(), tiny_config(optimizer="adam")).state(),
+    }
+    for what, state in bad_states.items():
+        with pytest.raises(ValueError):
+            trainer.load_state(state)
+        assert trainer.step_count == 3, what
+        for k in PARAM_NAMES:
+            np.testing.assert_array_equal(trainer.params[k], good.params[k])
+
+
+# --- divergence: back to the newest healthy snapshot --------------------------------------------
+
+
+class Losses:
+    """Scales the chunk losses the trainer sees (the gradients stay real): factor 1000 is a loss
+    that exploded, 3 a run doing worse than a uniform guess."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.factor = 1.0
+        real = trainer_module.forward
+
+        def scaled(*args, **kwargs):
+            fw = real(*args, **kwargs)
+            fw.losses *= self.factor
+            return fw
+
+        monkeypatch.setattr(trainer_module, "forward", scaled)
+
+
+@pytest.fixture
+def losses(monkeypatch) -> Losses:
+    return Losses(monkeypatch)
+
+
+def blown_up(trainer: Trainer, losses: Losses) -> DivergenceError:
+    """One step whose loss exploded; the error it raised."""
+    losses.factor = 1000.0
+    with pytest.raises(DivergenceError) as info:
         trainer.step()
-    assert "learning rate" in str(info.value) and "inf" not in str(info.value)
-    _assert_state(trainer, before_step_3)  # the update before it (step 4) undone
-    assert trainer.explosion_loss == pytest.approx(max(5 * math.log(trainer.vocab_size), 20.0) * 10)
+    losses.factor = 1.0
+    return info.value
 
 
-def test_non_finite_weights_after_an_update_are_rolled_back():
-    trainer = Trainer(small_corpus(), tiny_config(optimizer="momentum", lr=0.01))
+def test_an_exploding_loss_goes_back_to_the_newest_snapshot(losses):
+    trainer = Trainer(small_corpus(), tiny_config(), snapshot_every=5)
+    trainer.run(12)
+    at_10 = trainer.snapshots.newest
+    assert at_10.step == 10 and at_10.reason == "periodic" and at_10.healthy(trainer.initial_loss)
+    rows = trainer.history.appends
+    e = blown_up(trainer, losses)
+    assert (e.kind, e.step, e.back_to, e.undone) == ("loss_exploded", 13, 10, 2)
+    assert e.loss > trainer.explosion_loss and math.isfinite(e.loss)
+    assert e.uniform_loss == trainer.initial_loss
+    assert e.snapshot_loss == at_10.loss
+    assert trainer.step_count == 10 and trainer.p == at_10.state.p
+    for k in PARAM_NAMES:
+        np.testing.assert_array_equal(trainer.params[k], at_10.state.params[k])
+        assert not trainer.last_update()[k].any()
+    assert trainer.history.appends == rows - 2 and trainer.history.column("step")[-1] == 10
+    assert [r.step for r in trainer.run(3)] == [11, 12, 13]
+
+
+def test_the_loss_recorded_with_a_snapshot_decides_whether_it_is_healthy(losses):
+    trainer = Trainer(small_corpus(), tiny_config(), snapshot_every=4)
     trainer.run(4)
-    # a velocity at the edge of float64: the next update overflows b to -inf
-    trainer.optimizer.state["velocity"]["b"][:] = 1e308
-    trainer.set_lr(10.0)
-    before = _state(trainer)
-    with pytest.raises(DivergenceError, match="weights became NaN or infinite at step 5"):
-        trainer.step()
-    _assert_state(trainer, before)  # weights, velocity, t, pointer, hidden state, counters
-    assert trainer.last_record.step == 4 and len(trainer.history) == 4
-    trainer.optimizer.state["velocity"]["b"][:] = 0.0
-    trainer.set_lr(0.01)
-    assert [r.step for r in trainer.run(3)] == [5, 6, 7]
-    assert trainer.error is None
+    losses.factor = 3.0  # worse than a uniform guess, not yet an explosion
+    trainer.run(4)
+    assert trainer.steps_above_uniform == 4
+    losses.factor = 1.0
+    assert [s.step for s in trainer.snapshots.items()] == [0, 4, 8]
+    assert not trainer.snapshots.newest.healthy(trainer.initial_loss)
+    assert blown_up(trainer, losses).back_to == 4
+    assert trainer.steps_above_uniform == 0
 
 
-def test_non_finite_gradient_undoes_the_step_that_led_there(monkeypatch):
-    trainer = Trainer(small_corpus(), tiny_config())
-    trainer.run(2)
-    before_step_3 = trainer.snapshot_params()
-    trainer.step()
+def test_non_finite_gradients_are_a_divergence(monkeypatch):
+    trainer = Trainer(small_corpus(), tiny_config(), snapshot_every=2)
+    trainer.run(3)
     real_gradients = trainer_module.gradients
 
     def inf_gradients(params, fw, out=None):
@@ -566,49 +507,93 @@ def test_non_finite_gradient_undoes_the_step_that_led_there(monkeypatch):
         return grads, dh
 
     monkeypatch.setattr(trainer_module, "gradients", inf_gradients)
-    with pytest.raises(DivergenceError, match="gradients became NaN or infinite at step 4"):
+    with pytest.raises(DivergenceError) as info:
         trainer.step()
-    assert trainer.step_count == 2 and trainer.p == 20
-    for k in PARAM_NAMES:
-        assert np.array_equal(trainer.params[k], before_step_3[k])
+    assert (info.value.kind, info.value.step, info.value.back_to) == ("gradients_not_finite", 4, 2)
     monkeypatch.setattr(trainer_module, "gradients", real_gradients)
     assert trainer.step().step == 3
 
 
-def test_non_finite_weights_from_outside_are_replaced_by_the_last_finite_ones():
+def test_an_update_that_would_overflow_is_not_taken():
+    trainer = Trainer(small_corpus(), tiny_config(optimizer="momentum", lr=0.01), snapshot_every=3)
+    trainer.run(4)
+    state = trainer.state()
+    state.optimizer.slots["velocity"]["b"][:] = 1e308  # the next update overflows b to -inf
+    trainer.load_state(state)  # the loaded state is the newest snapshot
+    trainer.set_lr(10.0)
+    assert trainer.snapshots.newest.step == 4 and trainer.snapshots.newest.reason == "start"
+    with pytest.raises(DivergenceError) as info:
+        trainer.step()
+    assert (info.value.kind, info.value.back_to, info.value.undone) == ("update_not_finite", 4, 0)
+    assert all(np.isfinite(a).all() for a in trainer.params.values())
+    assert trainer.optimizer.t == 4 and trainer.step_count == 4
+
+
+def test_divergence_on_the_first_step_goes_back_to_the_fresh_weights(losses):
     trainer = Trainer(small_corpus(), tiny_config())
-    trainer.run(2)
-    finite = trainer.snapshot_params()  # the weights before step 3
-    trainer.step()
-    trainer.params["V"][0, 0] = np.inf
-    with pytest.raises(DivergenceError, match="became NaN or infinite at step 4"):
-        trainer.step()
-    assert trainer.step_count == 2
-    assert all(np.array_equal(trainer.params[k], finite[k]) for k in PARAM_NAMES)
-    # a second failure in a row has nothing further to undo: it changes nothing
-    trainer.params["V"][0, 0] = np.nan
-    state = _state(trainer)
-    with pytest.raises(DivergenceError, match="no earlier finite state"):
-        trainer.step()
-    assert trainer.step_count == state["step"] and np.isnan(trainer.params["V"][0, 0])
+    fresh = trainer.state()
+    e = blown_up(trainer, losses)
+    assert (e.step, e.back_to, e.undone) == (1, 0, 0)
+    for k in PARAM_NAMES:
+        np.testing.assert_array_equal(trainer.params[k], fresh.params[k])
+    assert trainer.step().step == 1
 
 
-def test_weights_made_infinite_from_outside_are_reported_not_hidden():
-    # An infinite U saturates tanh, so loss and gradients stay finite and only the update shows it.
-    trainer = Trainer(small_corpus(), tiny_config())
-    trainer.run(2)
-    trainer.params["U"][:] = np.inf
-    with pytest.raises(DivergenceError, match="weights were NaN or infinite before step 3"):
-        trainer.step()
-    assert trainer.step_count == 2 and np.isinf(trainer.params["U"]).all()
+def test_a_spoiled_snapshot_is_passed_over_when_it_diverges_again_after_a_change(losses):
+    trainer = Trainer(small_corpus(), tiny_config(), snapshot_every=5)
+    trainer.run(12)
+    # the same settings fail from the same snapshot again; after a change, an older one is used
+    for expected_back_to, lr in ((10, 0.1), (10, 0.1), (5, 0.05)):
+        trainer.set_lr(lr)
+        assert blown_up(trainer, losses).back_to == expected_back_to
 
 
-def test_non_finite_loss_on_the_first_step_changes_nothing():
-    trainer = Trainer(small_corpus(), tiny_config())
-    trainer.params["c"][0] = np.nan
-    state = _state(trainer)
-    with pytest.raises(DivergenceError, match="step 1"):
-        trainer.step()
-    assert trainer.step_count == 0 and trainer.last_record is None
-    for k in ("U", "W", "V", "b"):
-        assert np.array_equal(trainer.params[k], state["params"][k])
+def test_the_snapshot_ring_keeps_recent_steps_dense_and_reaches_back():
+    trainer = Trainer(small_corpus(), tiny_config(), snapshot_every=10)
+    trainer.run(400)
+    steps = [s.step for s in trainer.snapshots.items()]
+    assert len(steps) == trainer_module.SNAPSHOTS and steps[0] == 0 and steps[-1] == 400
+    gaps = np.diff(steps)
+    assert gaps[-1] == 10 and gaps[0] > gaps[-1]  # dense at the end, sparse at the start
+    trainer.set_lr(0.05)  # the state before a change of settings is kept while others come and go
+    trainer.run(400)
+    assert 400 in [s.step for s in trainer.snapshots.items()]
+
+
+def test_the_best_validation_state_is_kept_and_can_be_restored():
+    corpus = corpus_from_text(SMALL_TEXT * 4, seq_len=10)
+    trainer = Trainer(corpus, tiny_config(val_fraction=0.25, val_every=5), val_share=None)
+    records = trainer.run(40)
+    vals = {r.step: r.val_bpc for r in records if r.val_bpc is not None}
+    best_step = min(vals, key=vals.get)
+    assert trainer.best.step == best_step and trainer.best_val_bpc == vals[best_step]
+    trainer.restore(trainer.best)
+    assert trainer.step_count == best_step
+    assert trainer.validation_bpc() == pytest.approx(vals[best_step], rel=1e-12)
+
+
+def test_snapshots_cost_little_memory_at_the_default_preset():
+    trainer = Trainer(load_builtin("python-docs"), PRESETS["fast"].replace(val_every=0))
+    trainer.run(trainer_module.SNAPSHOT_EVERY * 8)
+    per_state = trainer.snapshots.newest.state.nbytes
+    total = trainer.snapshots.nbytes + per_state  # the best validation's state as well
+    assert total <= 4 * 2**20, total
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adagrad", "rmsprop", "adam"])
+def test_after_a_blow_up_a_lower_learning_rate_trains_on_below_a_uniform_guess(optimizer):
+    # The app's scenario: training well, the learning rate raised until it blows up; training goes
+    # back by itself, and with the learning rate lowered it trains on, better than a uniform guess.
+    good_lr = {"sgd": 0.05, "momentum": 0.01, "adagrad": 0.1, "rmsprop": 3e-3, "adam": 3e-3}[optimizer]
+    corpus = load_builtin("zen", seq_len=10)
+    for seed in range(10):
+        config = TrainConfig(hidden=24, seq_len=10, batch=4, optimizer=optimizer, lr=good_lr,
+                             clip_mode="off", seed=seed, val_every=0)
+        trainer = Trainer(corpus, config, snapshot_every=20)
+        trainer.run(200)
+        trainer.set_lr(min(good_lr * 1000, 10.0))
+        with pytest.raises(DivergenceError):
+            trainer.run(500)
+        trainer.set_lr(good_lr / 3)
+        records = trainer.run(150)
+        assert np.mean([r.loss for r in records[-30:]]) < trainer.initial_loss, (seed, optimizer)
