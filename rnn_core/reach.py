@@ -1,0 +1,105 @@
+"""How far back each prediction's gradient reaches: the chunk's gradient itemized by prediction
+(the itemized gradients of RNNbow, Cashman et al.), for ONE stream.
+
+The chunk loss is a sum of one term per prediction, L = sum_t L(t) with L(t) = -log y(t)[target(t)],
+so its gradient at a hidden state is a sum of the terms' gradients:
+
+    dL/dh(s) = sum_{t >= s} dL(t)/dh(s)            (dL(t)/dh(s) = 0 for s > t: h(s) comes after y(t))
+
+Each term is one backward pass of its own, from t back to 0:
+
+    do(t)            = y(t) - onehot(target(t))
+    dL(t)/dh(t)      = V^T do(t)
+    dL(t)/dh(s - 1)  = W^T ((1 - h(s)^2) * dL(t)/dh(s))        s = t, t-1, ..., 1
+
+and G[t, s] = ||dL(t)/dh(s)|| is how much of prediction t's gradient reaches t - s steps back.
+All T passes run at once: stepping s back from T-1 to 0, the rows t >= s of a (T - s, H) block are
+live, and a pass joins the block at its own step (s = t). Computed in float64 whatever the
+params' dtype; above the diagonal (s > t) the entries are exact zeros, the true derivative.
+
+Cost: one forward pass and about T^2 / 2 products of an H-vector with W. For T=25, H=128, K=103,
+`itemized_gradients` takes about 0.26 ms (timeit, best of 5 x 2000 calls, float32 or float64
+params alike; NumPy on a 2-core Intel Xeon VM shared with other jobs). It is meant to run on
+demand for one stream (the Inspect page), never in the training step.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnn_core.model import PARAM_NAMES, Params, forward
+
+
+def itemized_dh(params: Params, inputs: np.ndarray, targets: np.ndarray,
+                h0: np.ndarray) -> np.ndarray:
+    """dL(t)/dh(s) for every prediction t and step s (T, T, H), float64, indexed [t, s].
+
+    inputs, targets: (T,) ints; h0: (H,) the state carried in (h(-1)). Summed over t, the vectors
+    are the chunk loss's dL/dh(s), the dh of rnn_core.model.gradients for this stream.
+    """
+    inputs, targets, h0 = _one_stream(params, inputs, targets, h0)
+    p64 = {k: np.asarray(params[k], dtype=np.float64) for k in PARAM_NAMES}
+    W, V = p64["W"], p64["V"]
+    T, H = len(inputs), W.shape[0]
+    fw = forward(p64, inputs[:, None], targets[:, None], h0[None, :])
+    hs = fw.hs[1:, 0]                         # (T, H) h(t)
+    do = fw.ps[:, 0].copy()                   # (T, K) y(t)
+    do[np.arange(T), targets] -= 1.0          # y(t) - onehot(target(t))
+    dh = np.zeros((T, T, H))                  # (T, T, H) [t, s]; stays 0 for s > t
+    diag = np.arange(T)
+    dh[diag, diag] = do @ V                   # (T, H) dL(t)/dh(t) = V^T do(t), as rows
+    for s in range(T - 1, 0, -1):
+        live = dh[s:, s]                      # (T-s, H) dL(t)/dh(s) for t >= s
+        dh[s:, s - 1] = (live * (1.0 - hs[s] ** 2)) @ W  # W^T ((1 - h(s)^2) * dL(t)/dh(s))
+    return dh
+
+
+def itemized_gradients(params: Params, inputs: np.ndarray, targets: np.ndarray,
+                       h0: np.ndarray) -> np.ndarray:
+    """G[t, s] = ||dL(t)/dh(s)|| (T, T), float64: row t is how far prediction t's gradient reaches
+    back, column s what reaches step s. 0 above the diagonal (s > t), where it is exactly 0.
+    inputs, targets: (T,) ints; h0: (H,)."""
+    dh = itemized_dh(params, inputs, targets, h0)  # (T, T, H)
+    return np.sqrt(np.einsum("tsh,tsh->ts", dh, dh))
+
+
+def reach_by_distance(G: np.ndarray, geometric: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """The mean of G[t, s] over the T - d pairs with t - s = d, for d = 0..T-1: (distances (T,)
+    int, means (T,) float64). Only s <= t is read. The chart of means against d falls off as the
+    gradient vanishes with distance; at d = T-1 it rests on a single pair.
+
+    Arithmetic by default: what reaches distance d in the chunk's gradient is the sum of those
+    terms, so the large ones are what matter, and it stays defined when some norms are exactly 0.
+    `geometric=True` gives the geometric mean instead: the typical pair, not swayed by one large
+    term when the norms span decades (the better line on a log axis); 0 if any pair is 0.
+    """
+    G = np.asarray(G, dtype=np.float64)
+    T = G.shape[0]
+    if G.shape != (T, T):
+        raise ValueError(f"G must be square (T, T), got shape {G.shape}")
+    distances = np.arange(T)
+    if geometric:
+        with np.errstate(divide="ignore"):  # log(0) = -inf, whose exp is the mean 0
+            means = [np.exp(np.log(np.diagonal(G, -d)).mean()) for d in distances]
+    else:
+        means = [np.diagonal(G, -d).mean() for d in distances]
+    return distances, np.array(means, dtype=np.float64)
+
+
+def last_prediction_flow(G: np.ndarray) -> np.ndarray:
+    """||dL(T-1)/dh(s)|| for s = 0..T-1 (T,): the last prediction's gradient alone going back
+    through the chunk, the fading made visible (the last row of G, a copy)."""
+    return np.array(G[-1], dtype=np.float64)
+
+
+def _one_stream(params: Params, inputs: np.ndarray, targets: np.ndarray,
+                h0: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    inputs, targets = np.asarray(inputs), np.asarray(targets)
+    h0 = np.asarray(h0, dtype=np.float64)
+    H = params["W"].shape[0]
+    if inputs.ndim != 1 or inputs.shape != targets.shape or len(inputs) < 1:
+        raise ValueError(f"inputs and targets must be (T,) with T >= 1, got {inputs.shape} "
+                         f"and {targets.shape}")
+    if h0.shape != (H,):
+        raise ValueError(f"h0 must be ({H},), got {h0.shape}")
+    return inputs, targets, h0
