@@ -1,7 +1,8 @@
 """rnn_core: Karpathy's min-char-rnn in plain NumPy, batched, inspectable and checkpointable.
 
 Modules, one concern each: corpus (text -> ids), model (forward/backward), optim (clipping and
-optimizers), config, trainer, history, sampling, checkpoint, gradcheck, train (the CLI).
+optimizers), config, trainer, history, sampling, checkpoint, gradcheck, reach (itemized
+gradients), train (the CLI).
 Importing it changes nothing process-wide; entry points call rnn_core.tuning.tune_process().
 """
 

@@ -16,11 +16,14 @@ and G[t, s] = ||dL(t)/dh(s)|| is how much of prediction t's gradient reaches t -
 All T passes run at once: stepping s back from T-1 to 0, the rows t >= s of a (T - s, H) block are
 live, and a pass joins the block at its own step (s = t). Computed in float64 whatever the
 params' dtype; above the diagonal (s > t) the entries are exact zeros, the true derivative.
+s runs over the chunk's own states h(0)..h(T-1); the state carried in, h(-1), is not itemized.
 
-Cost: one forward pass and about T^2 / 2 products of an H-vector with W. For T=25, H=128, K=103,
-`itemized_gradients` takes about 0.26 ms (timeit, best of 5 x 2000 calls, float32 or float64
-params alike; NumPy on a 2-core Intel Xeon VM shared with other jobs). It is meant to run on
-demand for one stream (the Inspect page), never in the training step.
+Cost: one forward pass and about T^2 / 2 products of an H-vector with W (T^2 H^2 flops). For
+T=25, H=128, K=103, `itemized_gradients` took about 2.0 ms per call, float64 or float32 params
+alike (timeit, best of 9 x 500 calls, one BLAS thread as tune_process() sets, NumPy 2.4, on a
+2-core Intel Xeon VM at load average ~7 from other jobs, so an idle machine does better); about
+0.8 ms of it is the forward pass. It is meant to run on demand for one stream (the Inspect page),
+never in the training step.
 """
 
 from __future__ import annotations
