@@ -13,18 +13,8 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.support import (
-    SCREENSHOTS,
-    assert_no_exception,
-    go_to,
-    nav_labels,
-    running_server,
-    status_text,
-    step_of,
-    wait_for_app,
-    wait_for_render,
-    wait_for_step,
-)
+from bench.browser import running_server, status_text, wait_for_app, wait_for_render
+from tests.e2e.support import SCREENSHOTS, assert_no_exception, go_to, nav_labels, step_of, wait_for_step
 from tests.load.browser_sessions import server_load
 
 PAGE_LIST = ["Data", "Train", "Inspect", "Sample"]

@@ -9,9 +9,10 @@ import time
 import pytest
 from playwright.sync_api import Page
 
+from bench.browser import wait_for_app
 from rnn_core.config import DEFAULT_PRESET, PRESETS
 from rnn_core.corpus import DEFAULT_CORPUS, load_builtin
-from tests.e2e.support import SCREENSHOTS, assert_no_exception, wait_for_app
+from tests.e2e.support import SCREENSHOTS, assert_no_exception
 
 CFG = PRESETS[DEFAULT_PRESET]
 H, T = CFG.hidden, CFG.seq_len
