@@ -8,10 +8,22 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
 from bench.browser import status_text, wait_for_app
+
+ROOT = Path(__file__).resolve().parents[2]
+# Ignored by git, so a test run leaves the checkout as it was. The README's copies are in
+# assets/screenshots/, refreshed from here by `python -m tests.e2e.screenshots`.
+SCREENSHOTS = ROOT / "test-results" / "screenshots"
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Save the page as SCREENSHOTS / name."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name))
 
 
 def nav_labels(page: Page) -> list[str]:
