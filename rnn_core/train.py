@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import NoReturn, TextIO
 
 from rnn_core.checkpoint import Checkpoint, CheckpointError, Restored, load, restore, save
-from rnn_core.config import DTYPES, PRESETS, ConfigError, TrainConfig
+from rnn_core.config import BOUNDS, DTYPES, PRESETS, ConfigError, TrainConfig
 from rnn_core.corpus import BUILTINS, CorpusError, corpus_from_bytes, load_builtin
 from rnn_core.model import INIT_SCHEMES
 from rnn_core.optim import CLIP_MODES, OPTIMIZERS
@@ -226,10 +226,16 @@ def describe_divergence(exc: DivergenceError, config: TrainConfig) -> str:
         text += ")."
     else:
         text += f" That step was not taken; the model stays at step {exc.back_to:,}."
-    text += f" Lower --lr (it is {config.lr:g}; try {config.lr / 10:g})"
+    advice = []
+    lowest = BOUNDS["lr"][0]
+    if config.lr > lowest:
+        advice.append(f"lower --lr (it is {config.lr:g}; try {max(config.lr / 10, lowest):g})")
     if config.clip_mode == "off":
-        text += " and turn clipping on with --clip-mode norm"
-    return text + "."
+        advice.append("turn clipping on with --clip-mode norm")
+    elif not advice:
+        advice.append(f"lower --clip (it is {config.clip:g})")
+    advice_text = " and ".join(advice)
+    return f"{text} {advice_text[0].upper()}{advice_text[1:]}."
 
 
 class StopFlag:
@@ -244,7 +250,8 @@ class StopFlag:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        signal.signal(signal.SIGINT, self._previous)
+        # None: a handler not set from Python; the default then.
+        signal.signal(signal.SIGINT, signal.SIG_DFL if self._previous is None else self._previous)
 
     def _handle(self, signum: int, frame: object) -> None:
         self.requested = True

@@ -230,6 +230,11 @@ def test_divergence_wording_follows_the_facts():
     nothing_undone = train_cli.describe_divergence(_diverged(back_to=0, undone=0), config)
     assert "That step was not taken; the model stays at step 0." in nothing_undone
     assert "Went back" not in nothing_undone
+    # never a learning rate below the lowest allowed
+    assert train_cli.describe_divergence(_diverged(), config.replace(lr=5e-7)).endswith(
+        "Lower --lr (it is 5e-07; try 1e-07) and turn clipping on with --clip-mode norm.")
+    at_lowest = train_cli.describe_divergence(_diverged(), TrainConfig(seq_len=10, lr=1e-7, clip=2.0))
+    assert at_lowest.endswith("Lower --clip (it is 2).") and "--lr" not in at_lowest
 
 
 def wait_for_log_lines(proc: subprocess.Popen, log: Path) -> None:
