@@ -6,7 +6,7 @@ second in a real browser, against the same training headless; and click latency 
 
 One run, side by side:
 
-* starts `streamlit run app.py` (tests/e2e/support.py) and Debian's Chromium (Playwright, never
+* starts `streamlit run app.py` (bench/browser.py) and Debian's Chromium (Playwright, never
   `playwright install`), opens the Train page (the default page: default preset, default built-in
   corpus, charts drawn, "Refresh every" at its default) and presses Play;
 * paired rounds, the order alternating: the app trains for `--seconds` while the page refreshes
@@ -18,7 +18,7 @@ One run, side by side:
   Train page's "Compute alone" caption: steps / training seconds), the server's CPU split into the
   training thread and the rest (per-thread /proc counters), and our Chromium's CPU;
 * then click latency while training with the page refreshing: Pause until the status says
-  "Paused", Play until it says "Training", timed in the page (tests/load/browser_sessions.py).
+  "Paused", Play until it says "Training", timed in the page (bench/browser.py).
 
 Prints a table and writes bench/results/live-<time>.json. Not a test: nothing here asserts a time.
 The machine may be shared; the load average is printed before and after and the rounds are paired.
@@ -218,10 +218,19 @@ def run(rounds: int, seconds: float, clicks: int, settle: float, refresh: str | 
         hide_charts: bool = False) -> dict:
     from playwright.sync_api import sync_playwright
 
+    from bench.browser import (
+        CHROMIUM,
+        CHROMIUM_ARGS,
+        HIDE_CHARTS,
+        click_latency,
+        server_process,
+        sidebar_text,
+        wait_for_app,
+        wait_for_render,
+        wait_for_status,
+    )
     from bench.run import JsonProcess
     from rnn_core.config import DEFAULT_PRESET, PRESETS
-    from tests.e2e.support import CHROMIUM, CHROMIUM_ARGS, server_process, wait_for_app, wait_for_render
-    from tests.load.browser_sessions import HIDE_CHARTS, click_latency, sidebar_text, wait_for_status
 
     chars_per_step = PRESETS[DEFAULT_PRESET].batch * PRESETS[DEFAULT_PRESET].seq_len
     load_before = os.getloadavg()

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page
 
-from tests.e2e.support import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, running_server, wait_for_app
+from bench.browser import CHROMIUM, CHROMIUM_ARGS, TIMEOUT_MS, running_server, wait_for_app
 
 HERE = Path(__file__).resolve().parent
 

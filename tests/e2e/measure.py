@@ -18,8 +18,9 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect, sync_playwright
 
+from bench.browser import CHROMIUM, CHROMIUM_ARGS, server_process, status_text, wait_for_app
 from rnn_core.corpus import DEFAULT_CORPUS, load_builtin
-from tests.e2e.support import CHROMIUM, CHROMIUM_ARGS, server_process, status_text, step_of, wait_for_app
+from tests.e2e.support import step_of
 
 WORD_MIN_COUNT = 20  # a "word" is a lowercase token seen at least this often in the corpus
 

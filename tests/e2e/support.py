@@ -1,111 +1,35 @@
-"""Helpers for the real-browser tests: start the app's server, wait for a page to settle.
+"""Helpers for the real-browser tests: steps, navigation, screenshots.
 
-Shared by every e2e test module (the fixtures in conftest.py use them); a test that needs a server
-of its own (the first-load test) calls `running_server()` directly.
+The server and page helpers the benchmark shares (starting `streamlit run app.py`, waiting for a
+page to settle, timing a click) are in bench/browser.py.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
-import tempfile
 import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from bench.browser import status_text, wait_for_app
+
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync", "--mute-audio",
-]
-SCREENSHOTS = ROOT / "assets" / "screenshots"
-TIMEOUT_MS = 30_000  # 2 cores shared by server and browser: generous, but failures stay quick
+# Ignored by git, so a test run leaves the checkout as it was. The README's copies are in
+# assets/screenshots/, refreshed from here by `python -m tests.e2e.screenshots`.
+SCREENSHOTS = ROOT / "test-results" / "screenshots"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _healthy(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-            return r.read() == b"ok"
-    except OSError:
-        return False
-
-
-@contextlib.contextmanager
-def running_server(env: dict[str, str] | None = None) -> Iterator[str]:
-    """`streamlit run app.py` on a free port in its own process group; yields the base URL and
-    kills the whole group afterwards. The server's log is printed if it fails to start."""
-    with server_process(env) as (url, _):
-        yield url
-
-
-@contextlib.contextmanager
-def server_process(env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """As running_server, yielding (url, process) for measurements of the server itself."""
-    port = free_port()
-    log = tempfile.NamedTemporaryFile(prefix="unrolled-server-", suffix=".log", delete=False)  # noqa: SIM115
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true",
-           "--browser.gatherUsageStats", "false"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True, env={**os.environ, **(env or {})})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"streamlit did not start:\n{Path(log.name).read_text()[-3000:]}")
-            if _healthy(url):
-                break
-            time.sleep(0.2)
-        yield url, proc
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
-        log.close()
-        os.unlink(log.name)
-
-
-def wait_for_app(page: Page, timeout: float = TIMEOUT_MS) -> None:
-    """Until the script run has finished and the sidebar status is drawn."""
-    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=timeout)
-    page.locator(".st-key-status").wait_for(timeout=timeout)
-
-
-def wait_for_render(page: Page, timeout: float = TIMEOUT_MS) -> None:
-    """Until lazily loaded widgets and charts have replaced their grey placeholders (for
-    screenshots: wait_for_app only waits for the script run)."""
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stSkeleton\"]')",
-                           timeout=timeout)
+def screenshot(page: Page, name: str) -> None:
+    """Save the page as SCREENSHOTS / name."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / name))
 
 
 def nav_labels(page: Page) -> list[str]:
     """The page titles in the sidebar navigation, top to bottom."""
     links = page.locator('[data-testid="stSidebarNavLink"] span[label]')
     return [links.nth(i).get_attribute("label") or "" for i in range(links.count())]
-
-
-def status_text(page: Page) -> str:
-    return page.locator(".st-key-status").inner_text()
 
 
 def step_of(page: Page) -> int:

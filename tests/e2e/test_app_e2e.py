@@ -13,18 +13,8 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.support import (
-    SCREENSHOTS,
-    assert_no_exception,
-    go_to,
-    nav_labels,
-    running_server,
-    status_text,
-    step_of,
-    wait_for_app,
-    wait_for_render,
-    wait_for_step,
-)
+from bench.browser import running_server, status_text, wait_for_app, wait_for_render
+from tests.e2e.support import assert_no_exception, go_to, nav_labels, screenshot, step_of, wait_for_step
 from tests.load.browser_sessions import server_load
 
 PAGE_LIST = ["Data", "Train", "Inspect", "Sample"]
@@ -88,7 +78,7 @@ def test_play_advances_the_step_and_the_loss_chart_in_place(new_page: Callable[.
     expect(page.locator(".st-key-periodic_sample code")).not_to_be_empty(timeout=10_000)
     wait_for_step(page, 1500, timeout=60)  # enough training for a telling screenshot
     wait_for_render(page)
-    page.screenshot(path=str(SCREENSHOTS / "train.png"))
+    screenshot(page, "train.png")
     latency_pause = click_and_time(page, "Pause", "Paused")
     frozen = step_of(page)
     time.sleep(1.5)
@@ -138,7 +128,7 @@ def test_two_sessions_stay_apart_and_a_closed_one_stops(new_page: Callable[..., 
     assert "python-docs" in sidebar_corpus(b)
     expect(b.locator(".js-plotly-plot").first).to_be_visible()  # the character frequencies
     wait_for_render(b)
-    b.screenshot(path=str(SCREENSHOTS / "data.png"))
+    screenshot(b, "data.png")
     click_and_time(a, "Play", "Training")
     click_and_time(b, "Play", "Training")
     wait_for_step(a, 20)

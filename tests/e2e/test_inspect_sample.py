@@ -9,9 +9,10 @@ import time
 import pytest
 from playwright.sync_api import Page
 
+from bench.browser import wait_for_app
 from rnn_core.config import DEFAULT_PRESET, PRESETS
 from rnn_core.corpus import DEFAULT_CORPUS, load_builtin
-from tests.e2e.support import SCREENSHOTS, assert_no_exception, wait_for_app
+from tests.e2e.support import assert_no_exception, screenshot
 
 CFG = PRESETS[DEFAULT_PRESET]
 H, T = CFG.hidden, CFG.seq_len
@@ -70,8 +71,7 @@ def test_inspect_charts_have_the_chunk_dimensions(new_page, vocab: str):
     assert (hidden["type"], hidden["rows"], hidden["cols"]) == ("heatmap", H, T)  # units × seq_len
     strip = plot(page, "unit_text_chart")
     assert (strip["rows"], strip["cols"]) == (1, T)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "inspect.png"))
+    screenshot(page, "inspect.png")
 
     open_tab(page, "Softmax")
     top = plot(page, "softmax_topk_chart")
@@ -135,5 +135,4 @@ def test_sampling_writes_only_corpus_characters(new_page, vocab: str):
     assert (dist["rows"], dist["cols"]) == (10, 80)  # top 10 × generated characters
     assert re.search(r"seed text: 'The '", page.locator(".st-key-sample_output").inner_text())
     page.locator(".st-key-sample_timeline [data-testid='stDataFrame']").wait_for()
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / "sample.png"))
+    screenshot(page, "sample.png")

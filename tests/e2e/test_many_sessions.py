@@ -16,19 +16,18 @@ from collections.abc import Callable, Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.support import (
-    assert_no_exception,
-    go_to,
+from bench.browser import (
+    click_latency,
     running_server,
+    sidebar_text,
     status_text,
-    step_of,
     wait_for_app,
-    wait_for_step,
+    wait_for_status,
 )
+from tests.e2e.support import assert_no_exception, go_to, step_of, wait_for_step
 from tests.load.browser_sessions import (
     ALPHABETS,
     ServerLoad,
-    click_latency,
     corpus_name,
     drop_connection,
     open_session,
@@ -36,10 +35,8 @@ from tests.load.browser_sessions import (
     sample_text,
     server_load,
     server_pid,
-    sidebar_text,
     thread_count,
     use_uploaded_corpus,
-    wait_for_status,
 )
 
 SESSIONS = 4

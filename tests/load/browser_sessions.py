@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.support import TIMEOUT_MS, status_text, wait_for_app
+from bench.browser import HIDE_CHARTS, TIMEOUT_MS, wait_for_app
 
 # Disjoint alphabets: session i's text, and so its model's samples, use only ALPHABETS[i] (plus
 # space and newline), so a character from another alphabet on a page means sessions mixed.
@@ -36,32 +36,6 @@ TRACK_SOCKETS = """
   Object.assign(window.WebSocket, Native);
 })();
 """
-
-# Keeps charts out of the layout, so the browser skips most of their drawing while the server
-# still builds and sends every update: the load script's browsers share the server's cores.
-HIDE_CHARTS = """
-document.addEventListener('DOMContentLoaded', () => {
-  const style = document.createElement('style');
-  style.textContent = '[data-testid="stVegaLiteChart"], [data-testid="stPlotlyChart"], ' +
-                      '[data-testid="stArrowVegaLiteChart"] { display: none !important; }';
-  document.head.appendChild(style);
-});
-"""
-
-# In the page: click a sidebar button and time, with the page's own clock, until the status line
-# contains `word`. Playwright's round trips and polling are not counted, only what a user sees.
-_CLICK_LATENCY_JS = """
-([key, word]) => new Promise((resolve) => {
-  const status = () => (document.querySelector('.st-key-status') || {}).innerText || '';
-  const t0 = performance.now();
-  const done = () => { obs.disconnect(); resolve((performance.now() - t0) / 1000); };
-  const obs = new MutationObserver(() => { if (status().includes(word)) done(); });
-  obs.observe(document.body, {subtree: true, childList: true, characterData: true});
-  document.querySelector(`.st-key-${key}[data-stale="false"] button`).click();
-  setTimeout(() => { obs.disconnect(); resolve(-1); }, 15000);
-})
-"""
-
 
 def corpus_text(i: int, chars: int = 20_000) -> str:
     """A learnable text over ALPHABETS[i]: 40 fixed 'words' in random order, in lines."""
@@ -110,25 +84,10 @@ def press(page: Page, key: str) -> None:
     page.locator(f'.st-key-{key}[data-stale="false"] button').first.click()
 
 
-def sidebar_text(page: Page) -> str:
-    return page.locator('[data-testid="stSidebar"]').inner_text()
-
-
 def sample_text(page: Page) -> str:
     """The Train page's periodic sample ('' before the first one)."""
     code = page.locator(".st-key-periodic_sample code")
     return code.first.inner_text() if code.count() else ""
-
-
-def click_latency(page: Page, key: str, word: str) -> float:
-    """Seconds from clicking the sidebar button `key` until the status says `word`."""
-    seconds = page.evaluate(_CLICK_LATENCY_JS, [key, word])
-    assert seconds >= 0, f"'{word}' never appeared after clicking {key}: {status_text(page)}"
-    return float(seconds)
-
-
-def wait_for_status(page: Page, word: str, timeout_ms: float = TIMEOUT_MS) -> None:
-    expect(page.locator(".st-key-status")).to_contain_text(word, timeout=timeout_ms)
 
 
 class ServerLoad(NamedTuple):

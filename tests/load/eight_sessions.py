@@ -25,11 +25,18 @@ from pathlib import Path
 
 from playwright.sync_api import Page, sync_playwright
 
-from tests.e2e.support import CHROMIUM, CHROMIUM_ARGS, go_to, running_server, step_of
+from bench.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    click_latency,
+    running_server,
+    sidebar_text,
+    wait_for_status,
+)
+from tests.e2e.support import go_to, step_of
 from tests.load.browser_sessions import (
     ALPHABETS,
     Probe,
-    click_latency,
     corpus_name,
     open_session,
     press,
@@ -37,10 +44,8 @@ from tests.load.browser_sessions import (
     sample_text,
     server_load,
     server_pid,
-    sidebar_text,
     thread_count,
     use_uploaded_corpus,
-    wait_for_status,
 )
 
 
