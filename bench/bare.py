@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnn_core.model import FlatParams, forward, gradients, init_params, param_shapes
+from rnn_core.layout import FlatParams
+from rnn_core.model import forward, gradients, init_params, param_shapes
 
 
 class BareTrainer:
