@@ -108,6 +108,28 @@ class StepRecord:
         return row
 
 
+@dataclass(frozen=True)
+class StepPreview:
+    """Everything the next step computes, phase by phase, without taking it (`Trainer.peek`):
+    what a step-through view shows. `step()` right after takes exactly this update."""
+
+    step: int               # the step it would be
+    p: int                  # position of the chunk in every stream's segment
+    inputs: np.ndarray      # (T, B) int
+    targets: np.ndarray     # (T, B) int
+    h0: np.ndarray          # (B, H) the carried hidden state it starts from
+    forward: Forward        # hs, ps (softmax), losses
+    loss: float             # chunk loss, nats (mean over streams)
+    grads: Params           # before clipping
+    dh: np.ndarray          # (T, B, H) dL/dh(t), each stream's own
+    clipped: Params         # after clipping
+    clip: ClipStats
+    lr: float
+    params: Params          # the weights before the update
+    params_after: Params    # ... and after it (what step() will make them)
+    diverges: bool          # step() would raise DivergenceError instead of updating
+
+
 class Trainer:
     """Trains a char-RNN on a corpus; see the module docstring for the batching and divergence."""
 
@@ -273,6 +295,26 @@ class Trainer:
             self._check(loss, clip)
             self._update(clipped, loss)
             return self._record(fw, dh, p, loss, clip, t0)
+
+    def peek(self) -> StepPreview:
+        """The next step computed on copies, phase by phase, without taking it: the trainer is
+        unchanged (tests/test_trainer.py checks that step() then takes exactly this update)."""
+        with np.errstate(all="ignore"):
+            cfg = self.config
+            p, inputs, targets, h0 = self._next_chunk()
+            fw = forward(self.params, inputs, targets, h0)
+            loss = fw.loss
+            grads, dh = gradients(self.params, fw)  # a new buffer: the trainer's stays as it is
+            clipped, clip = clip_gradients(grads, cfg.clip_mode, cfg.clip)
+            clipped = copy_params(clipped)  # clipping may return the gradients themselves
+            after = copy_params(self.params)
+            # The optimizer writes its new state into its spare, which nothing reads until a commit.
+            self.optimizer.propose(self.params, clipped, cfg.lr, out=after)
+            diverges = not (math.isfinite(loss) and math.isfinite(clip.global_pre)
+                            and loss <= self.explosion_loss and all_finite(after)
+                            and self.optimizer.proposal_finite())
+        return StepPreview(self.step_count + 1, p, inputs, targets, h0, fw, loss, grads, dh, clipped,
+                           clip, cfg.lr, copy_params(self.params), after, diverges)
 
     def _next_chunk(self) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
         """Position, inputs and targets (T, B) and the hidden state (B, H) for the next step."""

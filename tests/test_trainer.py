@@ -431,6 +431,38 @@ def test_load_state_refuses_what_does_not_fit_and_changes_nothing():
             np.testing.assert_array_equal(trainer.params[k], good.params[k])
 
 
+@pytest.mark.parametrize("config", [tiny_config(), tiny_config(batch=3, optimizer="adam", lr=0.01),
+                                    tiny_config(clip_mode="norm", clip=0.5)])
+def test_peek_is_the_next_step_exactly_and_changes_nothing(config):
+    trainer = Trainer(small_corpus(), config)
+    trainer.run(7)
+    before = trainer.state()
+    preview = trainer.peek()
+    after_peek = trainer.state()
+    for k in PARAM_NAMES:
+        np.testing.assert_array_equal(after_peek.params[k], before.params[k])
+        np.testing.assert_array_equal(after_peek.params_before[k], before.params_before[k])
+    for slot, d in before.optimizer.slots.items():
+        for k, a in d.items():
+            np.testing.assert_array_equal(after_peek.optimizer.slots[slot][k], a)
+    assert after_peek.optimizer.t == before.optimizer.t and trainer.step_count == 7
+    record = trainer.step()
+    assert preview.step == record.step == 8 and not preview.diverges
+    assert preview.loss == record.loss and preview.clip == record.clip
+    for k in PARAM_NAMES:
+        np.testing.assert_array_equal(trainer.params[k], preview.params_after[k])
+        np.testing.assert_array_equal(trainer.last_update()[k],
+                                      preview.params_after[k] - preview.params[k])
+    np.testing.assert_array_equal(trainer.chunk_trace(0).hs, preview.forward.hs[1:, 0])
+
+
+def test_peek_tells_when_the_step_would_diverge(losses):
+    trainer = Trainer(small_corpus(), tiny_config())
+    trainer.run(3)
+    losses.factor = 1000.0
+    assert trainer.peek().diverges and trainer.step_count == 3
+
+
 # --- divergence: back to the newest healthy snapshot --------------------------------------------
 
 
