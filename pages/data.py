@@ -52,7 +52,7 @@ pending = state.pending_corpus
 if pending is not None:
     summary = corpus_summary(pending, preview_chars=400)
     with st.container(border=True, key="pending_corpus"):
-        st.markdown(f"**Switch to “{escape_markdown(display_name(pending))}”?** "
+        st.markdown(f"**Switch to “{escape_markdown(display_name(pending), 80)}”?** "
                     f"{format_count(summary.chars)} characters, {summary.vocab} distinct. "
                     f"This starts a new model: the current one (step "
                     f"{state.session.read(lambda t: t.step_count):,}) and its charts are discarded.")
@@ -65,7 +65,7 @@ if pending is not None:
                   on_click=cancel_corpus, args=(state,), width="stretch")
 
 summary = corpus_summary(state.corpus)
-st.subheader(f"In use: {escape_markdown(display_name(state.corpus))}")
+st.subheader(f"In use: {escape_markdown(display_name(state.corpus), 80)}")
 if summary.description:
     st.caption(summary.description)
 m1, m2, m3, m4 = st.columns(4)

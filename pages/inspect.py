@@ -11,6 +11,7 @@ from ui import inspect_charts as charts
 from ui import inspect_data as data
 from ui.controls import live_interval
 from ui.state import app_state
+from ui.text import escape_markdown, visible_char, visible_text
 
 state = app_state()
 session = state.session
@@ -55,7 +56,7 @@ def unit_controls(prefix: str) -> tuple[str, int]:
 def chunk_caption(snap: data.ChunkSnapshot) -> None:
     t = snap.trace
     st.caption(f"Step {t.step:,} · stream {t.stream} of {snap.streams} · {len(t.inputs)} input characters:")
-    st.code(data.visible_text("".join(t.input_chars)), language=None, wrap_lines=True)  # never markdown
+    st.code(visible_text("".join(t.input_chars)), language=None, wrap_lines=True)  # never markdown
 
 
 with tabs[0]:
@@ -104,7 +105,7 @@ with tabs[2]:
                 st.info(NOT_YET)
                 return
             chunk_caption(snap)
-            labels = [data.visible_char(c) for c in snap.trace.input_chars]
+            labels = [visible_char(c) for c in snap.trace.input_chars]
             st.plotly_chart(charts.grad_flow_figure(snap.trace.dh_norms, labels), key="grad_flow_chart")
             ratio = data.vanishing_ratio(snap.trace.dh_norms)
             st.caption(f"‖dL/dh(0)‖ / ‖dL/dh(T-1)‖ = {ratio:.3g}: below 1 the gradient from the loss "
@@ -155,7 +156,7 @@ with tabs[4]:
             try:
                 trace = data.own_text_trace(params, vocab, text, step)
             except ValueError as exc:
-                st.error(data.md_escape(str(exc)), icon=":material/error:")
+                st.error(escape_markdown(str(exc)), icon=":material/error:")
                 return
             st.caption(f"Weights of step {step:,}")
             render_hidden(trace, order, unit, "own_")

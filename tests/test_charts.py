@@ -1,5 +1,5 @@
-"""Pure figure builders (ui/charts.py), the data shaping behind them (ui/metrics.py) and the text
-helpers (ui/text.py): no Streamlit needed."""
+"""Pure figure builders (ui/charts.py) and the data shaping behind them (ui/metrics.py): no
+Streamlit needed."""
 
 import io
 import json
@@ -30,7 +30,6 @@ from ui.metrics import (
     metrics_csv,
     read_train_view,
 )
-from ui.text import escape_markdown, visible_char
 
 TEXT = "the quick brown fox jumps over the lazy dog.\n" * 40
 
@@ -176,24 +175,3 @@ def test_corpus_summary():
     assert len(s.preview) == 50 and s.truncated
 
 
-@pytest.mark.parametrize(("raw", "shown"), [
-    ("notes.txt", r"notes\.txt"),
-    ("**x**", r"\*\*x\*\*"),
-    ("<b>hi</b>", r"\<b\>hi\</b\>"),
-    ("[a](javascript:x)", r"\[a\]\(javascript\:x\)"),
-    ("two\nlines", "two lines"),
-])
-def test_escape_markdown(raw, shown):
-    assert escape_markdown(raw) == shown
-
-
-def test_escape_markdown_shortens():
-    assert len(escape_markdown("a" * 500, limit=40)) == 40
-
-
-@pytest.mark.parametrize(("ch", "label"), [
-    (" ", "␣"), ("\n", "⏎"), ("\t", "⇥"), ("a", "a"), ("\u0301", "◌\u0301"), ("\x01", "U+0001"),
-    ("\u200f", "U+200F"), ("ש", "ש"),
-])
-def test_visible_char(ch, label):
-    assert visible_char(ch) == label

@@ -55,19 +55,6 @@ def test_ui_data_modules_import_no_streamlit():
     assert out.stdout.strip() == "False"
 
 
-@pytest.mark.parametrize(("ch", "label"), [(" ", "␣"), ("\n", "⏎"), ("\t", "⇥"), ("\r", "␍"),
-                                           ("\x00", "␀"), ("\x1b", "␛"), ("\u00a0", "⍽"),
-                                           ("\u200b", "U+200B"), ("a", "a"), ("<", "<"), ("é", "é")])
-def test_visible_char(ch: str, label: str):
-    assert data.visible_char(ch) == label
-
-
-def test_md_escape_leaves_no_markdown_syntax():
-    out = data.md_escape("![x](http://e.vil) :red[hi] $x$ *a* `c`")
-    assert "](" not in out and "![" not in out
-    assert all(out[i - 1] == "\\" for i, ch in enumerate(out) if ch in "![]():$*`")
-
-
 # --- hidden states ------------------------------------------------------------------------------
 
 

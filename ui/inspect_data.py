@@ -8,9 +8,7 @@ only copies (bounded slices of) arrays; the math that turns them into views runs
 from __future__ import annotations
 
 import math
-import string
 import time
-import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -22,6 +20,7 @@ from rnn_core.gradcheck import grad_check
 from rnn_core.history import History
 from rnn_core.model import PARAM_NAMES, Params, backward, forward
 from rnn_core.trainer import ChunkTrace, Trainer
+from ui.text import visible_char
 
 if TYPE_CHECKING:  # ui.worker imports this module
     from ui.worker import TrainingSession
@@ -36,35 +35,6 @@ GRADCHECK_MAX_T = 50    # the gradient check uses at most this many steps of the
 GRADCHECK_BUDGET = 2e8  # ... and as many entries per parameter as fit about this many flops (~1 s)
 
 UNIT_ORDERS = ("unit number", "most variable", "most saturated")
-
-_VISIBLE = {" ": "␣", "\n": "⏎", "\t": "⇥", "\r": "␍", "\u00a0": "⍽", "\x7f": "␡"}
-
-
-def visible_char(ch: str) -> str:
-    """One character as a visible label: whitespace and control characters get a symbol, so an
-    axis tick or a cell never shows an empty or invisible label."""
-    if ch in _VISIBLE:
-        return _VISIBLE[ch]
-    if ord(ch) < 0x20:
-        return chr(0x2400 + ord(ch))  # the Unicode "control pictures" block: ␀ ... ␟
-    if not ch.isprintable() or unicodedata.category(ch) in ("Zs", "Cf"):
-        return f"U+{ord(ch):04X}"
-    return ch
-
-
-def visible_text(text: str) -> str:
-    return "".join(visible_char(ch) for ch in text)
-
-
-_MD_SPECIAL = frozenset(string.punctuation)
-
-
-def md_escape(text: str) -> str:
-    """User text made inert inside Streamlit markdown (st.error, st.caption): every ASCII
-    punctuation character backslash-escaped, so no link, image, emphasis, :directive: or $math$
-    can form."""
-    return "".join("\\" + ch if ch in _MD_SPECIAL else ch for ch in text)
-
 
 # --- hidden states ------------------------------------------------------------------------------
 
