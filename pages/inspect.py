@@ -110,7 +110,7 @@ with tabs[2]:
             ratio = data.vanishing_ratio(snap.trace.dh_norms)
             st.caption(f"‖dL/dh(0)‖ / ‖dL/dh(T-1)‖ = {ratio:.3g}: below 1 the gradient from the loss "
                        "fades on its way back through time (vanishing gradients), above 1 it grows.")
-            st.plotly_chart(charts.grad_flow_history_figure(data.read_grad_flow(session)),
+            st.plotly_chart(charts.grad_flow_history_figure(session.grad_flow_history()),
                             key="grad_flow_history_chart")
 
         grad_flow_live()

@@ -113,9 +113,9 @@ def test_refresh_interval_control(app):
 
 
 def test_server_busy_message_past_the_cap(app, monkeypatch):
-    import ui.worker
+    from ui.session import server
 
-    monkeypatch.setattr(ui.worker, "MAX_TRAINING", 0)
+    monkeypatch.setattr(server, "MAX_TRAINING", 0)
     app.button(key="play").click().run()
     assert not app_state_of(app).session.playing
     assert any("Server busy" in e.value for e in app.sidebar.error)

@@ -18,7 +18,7 @@ from rnn_core import checkpoint
 from rnn_core.corpus import load_builtin
 from rnn_core.trainer import Trainer
 from ui.model_file import checkpoint_bytes
-from ui.worker import TrainingSession
+from ui.session.worker import TrainingSession
 
 NPZ = "application/octet-stream"
 

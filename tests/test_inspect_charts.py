@@ -14,7 +14,8 @@ from rnn_core.trainer import ChunkTrace, Trainer
 from ui import inspect_charts as charts
 from ui import inspect_data as data
 from ui import sample_data as sd
-from ui.worker import TrainingSession
+from ui.session.grad_flow import GradFlow
+from ui.session.worker import TrainingSession
 
 TEXT = "a b\tc\nd. the cat sat on the mat; the dog sat on the log!\n" * 4
 
@@ -112,12 +113,12 @@ def test_grad_flow_figures(trace: ChunkTrace):
     assert len(fig.data[0].y) == 12 and fig.layout.yaxis.type == "log"
     assert list(fig.layout.xaxis.ticktext) == labels
 
-    flow = data.GradFlow(steps=np.array([10, 20, 30]), norms=np.full((3, 12), 0.01))
+    flow = GradFlow(steps=np.array([10, 20, 30]), norms=np.full((3, 12), 0.01))
     h = heat(charts.grad_flow_history_figure(flow))
     assert np.asarray(h.z).shape == (3, 12)  # steps × t
     np.testing.assert_allclose(np.asarray(h.z), -2.0)  # log10
     assert list(h.y) == [10, 20, 30]
-    empty = charts.grad_flow_history_figure(data.GradFlow(np.empty(0, int), np.empty((0, 12))))
+    empty = charts.grad_flow_history_figure(GradFlow(np.empty(0, int), np.empty((0, 12))))
     assert len(empty.data) == 0 and "No steps" in empty.layout.annotations[0].text
 
 

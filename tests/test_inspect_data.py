@@ -1,12 +1,10 @@
-"""Data shaping for the Inspect and Sample pages (ui/inspect_data.py, ui/sample_data.py) and the
-worker's additions they read (gradient-flow log, timeline settings)."""
+"""Data shaping for the Inspect and Sample pages (ui/inspect_data.py, ui/sample_data.py)."""
 
 from __future__ import annotations
 
 import math
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from rnn_core.model import forward
 from rnn_core.trainer import Trainer
 from ui import inspect_data as data
 from ui import sample_data as sd
-from ui.worker import GRAD_FLOW_EVERY, SampleSettings, TrainingSession
+from ui.session.worker import TrainingSession
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = ("the cat sat on the mat.\nthe dog sat on the log.\n\ta cat and a dog met on a mat by a log.\n"
@@ -161,57 +159,9 @@ def test_own_text_unknown_whitespace_is_named_visibly(trainer: Trainer):
 # --- gradient flow ------------------------------------------------------------------------------
 
 
-def test_grad_flow_log_records_stream_0_and_stays_bounded(trainer: Trainer):
-    log = data.new_grad_flow_log(10)
-    for _ in range(3 * data.GRAD_FLOW_CAP):
-        trainer.step()
-        data.record_grad_flow(log, trainer)
-    flow = data.grad_flow_from_log(log)
-    assert flow.norms.shape[1] == 10
-    assert len(flow.steps) <= 2 * data.GRAD_FLOW_CAP
-    assert (np.diff(flow.steps) > 0).all()
-    assert trainer.step_count - flow.steps[-1] < 2  # the newest row is within one stride (2)
-
-
-def test_grad_flow_row_is_the_last_chunks_dh_norms(trainer: Trainer):
-    log = data.new_grad_flow_log(10)
-    data.record_grad_flow(log, trainer)
-    flow = data.grad_flow_from_log(log)
-    assert flow.steps.tolist() == [5]
-    np.testing.assert_allclose(flow.norms[0], trainer.chunk_trace(0).dh_norms)
-
-
-def test_grad_flow_log_ignores_a_different_seq_len(trainer: Trainer):
-    log = data.new_grad_flow_log(7)
-    data.record_grad_flow(log, trainer)
-    assert len(log) == 0
-
-
 def test_vanishing_ratio():
     assert data.vanishing_ratio(np.array([0.1, 0.5, 1.0])) == pytest.approx(0.1)
     assert math.isnan(data.vanishing_ratio(np.array([1.0, 0.0])))
-
-
-def test_session_records_grad_flow_and_reset_clears_it(session: TrainingSession):
-    for _ in range(3):
-        session.step_once()  # a manual step is always recorded
-    flow = data.read_grad_flow(session)
-    assert flow.steps.tolist() == [1, 2, 3]
-    session.reset(config=config(seq_len=8))
-    assert len(data.read_grad_flow(session).steps) == 0
-    session.step_once()
-    assert data.read_grad_flow(session).norms.shape == (1, 8)
-
-
-def test_session_thread_records_grad_flow_every_few_steps(session: TrainingSession):
-    session.play()
-    deadline = time.monotonic() + 20
-    while len(data.read_grad_flow(session).steps) < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    session.pause()
-    steps = data.read_grad_flow(session).steps
-    assert len(steps) >= 3  # at most one row per training slice, at least GRAD_FLOW_EVERY apart
-    assert (np.diff(steps) >= GRAD_FLOW_EVERY).all()
 
 
 # --- weights ------------------------------------------------------------------------------------
@@ -328,31 +278,9 @@ def test_timeline_settings_and_table(session: TrainingSession):
     items = session.timeline_items()
     assert len(items) == 1 and items[0].step == 1 and len(items[0].text) == sd.TIMELINE_MAX_LENGTH
     session.step_once()
-    session.take_sample()
+    with session.lock:
+        session.timeline.take(session.trainer)
     table = sd.timeline_table(session.timeline_items())
     assert table["step"].tolist() == [2, 1]  # newest first
     assert "\n" not in "".join(table["sample"])
     assert "About every 50 steps" in sd.describe_settings(s)
-
-
-def test_bad_timeline_settings_keep_the_old_ones(session: TrainingSession):
-    before = session.sample_settings
-    with pytest.raises(ValueError):
-        session.set_sample_settings(SampleSettings(seed_text="☃"))
-    assert session.sample_settings == before
-
-
-def test_timeline_every_n_steps(session: TrainingSession, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr("ui.worker.MIN_SAMPLE_GAP_S", 0.0)
-    session.set_sample_settings(SampleSettings(every_steps=3))
-    for _ in range(7):
-        with session.lock:
-            session.trainer.step()
-            session._maybe_sample()
-    assert [s.step for s in session.timeline_items()] == [0, 3, 6]
-
-
-def test_reset_with_a_new_corpus_drops_a_seed_it_cannot_read(session: TrainingSession):
-    session.set_sample_settings(SampleSettings(seed_text="the cat"))
-    session.reset(corpus=corpus("xyz " * 40))
-    assert session.sample_settings == SampleSettings()

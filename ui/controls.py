@@ -9,7 +9,8 @@ import streamlit as st
 from rnn_core.config import BOUNDS, DTYPES, PRESETS
 from rnn_core.model import INIT_SCHEMES
 from rnn_core.optim import CLIP_MODES, OPTIMIZERS
-from ui import worker
+from ui.session import server
+from ui.session.server import SERVER, server_threads
 from ui.state import AppState
 from ui.train_settings import choose_preset, reset_now
 
@@ -107,6 +108,6 @@ def _int_bounds(name: str) -> tuple[int, int]:
 
 def server_line() -> str:
     """The whole server at a glance (every session's workers, not just this one's)."""
-    return (f"Server: {worker.playing_count()} of {worker.MAX_TRAINING} training slots in use · "
-            f"worker threads: {worker.live_threads()} · sessions in memory: {worker.live_sessions()} · "
-            "threads: {} ({} pooled)".format(*worker.server_threads()))
+    return (f"Server: {SERVER.playing_count()} of {server.MAX_TRAINING} training slots in use · "
+            f"worker threads: {SERVER.live_threads()} · sessions in memory: {SERVER.live_sessions()} · "
+            "threads: {} ({} pooled)".format(*server_threads()))

@@ -14,8 +14,9 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.inspect_data import GradCheckResult, GradFlow, HiddenView, SoftmaxView, TextGrid
+from ui.inspect_data import GradCheckResult, HiddenView, SoftmaxView, TextGrid
 from ui.sample_data import SampleResult
+from ui.session.grad_flow import GradFlow
 
 DIVERGING = "RdBu_r"   # blue negative, white 0, red positive
 MAX_TICKS = 100        # tick labels on a time / vocabulary axis before they are thinned

@@ -10,27 +10,21 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from rnn_core.corpus import Vocab
 from rnn_core.gradcheck import grad_check
-from rnn_core.history import History
 from rnn_core.model import PARAM_NAMES, Params, backward, forward
 from rnn_core.trainer import ChunkTrace, Trainer
 from ui.text import visible_char
-
-if TYPE_CHECKING:  # ui.worker imports this module
-    from ui.worker import TrainingSession
 
 MAX_UNITS = 256         # hidden units per heatmap (a 1024-unit model shows its first / top 256)
 MAX_MATRIX = 256        # rows and columns per weight heatmap
 MAX_OWN_TEXT = 300      # characters of "your own text"
 TEXT_GRID_WIDTH = 50    # characters per row of a coloured-text grid
 TOP_K = 5               # alternatives per time step in the softmax views
-GRAD_FLOW_CAP = 100     # grad-flow history keeps at most 2 * cap rows, evenly spaced (History)
 GRADCHECK_MAX_T = 50    # the gradient check uses at most this many steps of the chunk ...
 GRADCHECK_BUDGET = 2e8  # ... and as many entries per parameter as fit about this many flops (~1 s)
 
@@ -202,41 +196,10 @@ def read_params(trainer: Trainer) -> tuple[Params, Vocab, int]:
 # --- gradient flow through time -----------------------------------------------------------------
 
 
-def new_grad_flow_log(seq_len: int) -> History:
-    """Rows of (step, ||dL/dh(0)||, ..., ||dL/dh(T-1)||), thinned to stay evenly spaced over the run."""
-    return History(("step", *(f"t{i}" for i in range(seq_len))), GRAD_FLOW_CAP)
-
-
-def record_grad_flow(log: History, trainer: Trainer) -> None:
-    trace = trainer.chunk_trace(0)
-    if trace is None or len(trace.dh_norms) != len(log.columns) - 1:
-        return
-    row = {f"t{i}": float(v) for i, v in enumerate(trace.dh_norms)}
-    row["step"] = trace.step
-    log.append(row)
-
-
-def read_grad_flow(session: TrainingSession) -> GradFlow:
-    return session.read(lambda _trainer: grad_flow_from_log(session.grad_flow))
-
-
 def vanishing_ratio(dh_norms: np.ndarray) -> float:
     """||dL/dh(0)|| / ||dL/dh(T-1)||: below 1, the gradient shrinks on its way back through time."""
     last = float(dh_norms[-1]) if len(dh_norms) else 0.0
     return float(dh_norms[0]) / last if last > 0 else float("nan")
-
-
-@dataclass(frozen=True)
-class GradFlow:
-    steps: np.ndarray   # (n,) training step of each row
-    norms: np.ndarray   # (n, T) ||dL/dh(t)|| of stream 0's chunk at that step
-
-
-def grad_flow_from_log(log: History) -> GradFlow:
-    cols = log.as_dict()
-    T = len(log.columns) - 1
-    norms = np.stack([cols[f"t{i}"] for i in range(T)], axis=1) if T else np.empty((len(log), 0))
-    return GradFlow(steps=cols["step"].astype(np.int64), norms=norms)
 
 
 # --- chunk snapshot -----------------------------------------------------------------------------

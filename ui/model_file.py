@@ -17,10 +17,11 @@ import streamlit as st
 from rnn_core import checkpoint
 from rnn_core.checkpoint import CheckpointError
 from rnn_core.config import ConfigError
+from ui.session.limits import check_config
+from ui.session.worker import TrainingSession
 from ui.state import AppState, set_widget_values
 from ui.text import escape_markdown
 from ui.train_settings import KEYS as SETTING_KEYS
-from ui.worker import TrainingSession, check_config
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,9 @@ import pandas as pd
 
 from rnn_core.sampling import sample
 from ui.inspect_data import read_params
+from ui.session.timeline import SampleSettings, TimelineSample
+from ui.session.worker import TrainingSession
 from ui.text import one_line, visible_char
-from ui.worker import SampleSettings, TimelineSample, TrainingSession
 
 DISPLAY_TOP = 10            # candidates shown per generated character
 MAX_LENGTH = 1000           # characters per sample on the page

@@ -12,7 +12,8 @@ from rnn_core.config import DEFAULT_PRESET, PRESETS, ConfigError, TrainConfig
 from rnn_core.corpus import DEFAULT_CORPUS, Corpus, load_builtin
 from ui.inspect_data import GradCheckResult
 from ui.sample_data import SampleResult
-from ui.worker import ModelTooBigError, TrainingSession, check_config
+from ui.session.limits import ModelTooBigError, check_config
+from ui.session.worker import TrainingSession
 
 _KEY = "unrolled"
 

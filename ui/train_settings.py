@@ -11,8 +11,8 @@ import logging
 from typing import Any
 
 from rnn_core.config import PRESETS, ConfigError
+from ui.session.limits import check_config
 from ui.state import AppState, set_widget_values, widget_value
-from ui.worker import check_config
 
 LIVE = ("lr", "clip", "clip_mode")  # a subset of rnn_core.trainer.LIVE_SETTINGS
 ON_RESET = ("hidden", "seq_len", "optimizer", "batch", "dtype", "init", "seed")
