@@ -24,6 +24,7 @@ from rnn_core.config import ConfigError, TrainConfig
 from rnn_core.corpus import Corpus
 from rnn_core.trainer import DivergenceError, Trainer
 from ui.session import server
+from ui.session.divergence import divergence_message
 from ui.session.grad_flow import GradFlow, GradFlowLog
 from ui.session.limits import check_config
 from ui.session.lock import SessionLock
@@ -198,7 +199,7 @@ class TrainingSession:
             fn()
         except DivergenceError as exc:
             self.pause()
-            self.message = str(exc)
+            self.message = divergence_message(exc, self.trainer.config)
         except (ConfigError, ValueError, FloatingPointError, MemoryError) as exc:
             self.pause()
             self.message = f"Training stopped: {exc}"
