@@ -18,9 +18,9 @@ from ui.corpus_flow import (
     on_choice,
     propose_upload,
 )
-from ui.metrics import char_counts, corpus_summary
 from ui.state import app_state
 from ui.text import escape_markdown, format_count
+from ui.views.corpus import char_counts, corpus_summary
 
 state = app_state()
 st.header("Data")

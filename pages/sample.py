@@ -6,10 +6,10 @@ import time
 import streamlit as st
 
 from ui import inspect_charts as charts
-from ui import sample_data as sd
 from ui.controls import live_interval
 from ui.state import app_state
 from ui.text import escape_markdown
+from ui.views import sample as sd
 
 state = app_state()
 session = state.session

@@ -16,14 +16,13 @@ from rnn_core import PRESETS, Trainer
 from rnn_core.corpus import corpus_from_text
 from tests.apptest_support import ROOT
 from ui.charts import char_frequency_figure, clipped_spec, grad_norm_spec, loss_spec
-from ui.metrics import (
+from ui.views.corpus import char_counts, corpus_summary
+from ui.views.train import (
     LOSS_SERIES,
     MAX_GRAD_POINTS,
     MAX_POINTS,
-    char_counts,
     clipped_frame,
     compute_rate,
-    corpus_summary,
     downsample_index,
     grad_norm_frame,
     loss_frame,
@@ -48,7 +47,7 @@ def view(trainer):
 
 
 def test_ui_figure_and_data_modules_import_no_streamlit():
-    code = ("import sys, ui.charts, ui.metrics, ui.text\n"
+    code = ("import sys, ui.charts, ui.views.train, ui.views.corpus, ui.text\n"
             "print('streamlit' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          check=True)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 
 from rnn_core.model import PARAM_NAMES
-from ui.metrics import LOSS_SERIES, STAGES, CharCounts
+from ui.views.corpus import CharCounts
+from ui.views.train import LOSS_SERIES, STAGES
 
 # Colour-blind-safe (Okabe-Ito), dark enough for a projector on white.
 LOSS_COLORS = ("#9aa5b1", "#0b5cad", "#d55e00", "#111111")

@@ -14,9 +14,12 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.inspect_data import GradCheckResult, HiddenView, SoftmaxView, TextGrid
-from ui.sample_data import SampleResult
-from ui.session.grad_flow import GradFlow
+from ui.views.grad_flow import GradFlow
+from ui.views.gradcheck import GradCheckResult
+from ui.views.hidden import HiddenView
+from ui.views.sample import SampleResult
+from ui.views.softmax import SoftmaxView
+from ui.views.text_grid import TextGrid
 
 DIVERGING = "RdBu_r"   # blue negative, white 0, red positive
 MAX_TICKS = 100        # tick labels on a time / vocabulary axis before they are thinned

@@ -10,10 +10,10 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from rnn_core.config import DEFAULT_PRESET, PRESETS, ConfigError, TrainConfig
 from rnn_core.corpus import DEFAULT_CORPUS, Corpus, load_builtin
-from ui.inspect_data import GradCheckResult
-from ui.sample_data import SampleResult
 from ui.session.limits import ModelTooBigError, check_config
 from ui.session.worker import TrainingSession
+from ui.views.gradcheck import GradCheckResult
+from ui.views.sample import SampleResult
 
 _KEY = "unrolled"
 

@@ -1,5 +1,5 @@
-"""Data shaping for the Sample page: a sample from a copy of the current weights, the top-k
-distribution behind each generated character, and the timeline table. No Streamlit here."""
+"""The Sample page's views: a sample from a copy of the current weights, the top-k distribution
+behind each generated character, and the timeline table."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 
 from rnn_core.sampling import sample
-from ui.inspect_data import read_params
 from ui.session.timeline import SampleSettings, TimelineSample
 from ui.session.worker import TrainingSession
 from ui.text import one_line, visible_char
+from ui.views.weights import read_params
 
 DISPLAY_TOP = 10            # candidates shown per generated character
 MAX_LENGTH = 1000           # characters per sample on the page
