@@ -4,10 +4,10 @@ page) and the navigation over the scripts in pages/."""
 import streamlit as st
 
 from rnn_core.tuning import tune_process
-from ui.controls import live_interval, refresh_control, server_line, status_text, training_controls
-from ui.model_file import model_file_panel
 from ui.state import app_state
 from ui.text import escape_markdown
+from ui.widgets.model_file import model_file_panel
+from ui.widgets.sidebar import live_interval, refresh_control, server_line, status_text, training_controls
 
 tune_process()  # one BLAS thread, glibc keeps freed memory: see rnn_core/tuning.py
 st.set_page_config(page_title="Unrolled: watch an RNN learn", page_icon=":material/replay:",

@@ -6,8 +6,11 @@ text is shown with st.code / st.text (never as markdown or HTML); file names are
 
 import streamlit as st
 
-from ui.charts import char_frequency_figure
-from ui.corpus_flow import (
+from ui.figures.corpus import char_frequency_figure
+from ui.state import app_state
+from ui.text import escape_markdown, format_count
+from ui.views.corpus import char_counts, corpus_summary
+from ui.widgets.corpus_flow import (
     UPLOAD_LIMIT_MB,
     cancel_corpus,
     choice_label,
@@ -18,9 +21,6 @@ from ui.corpus_flow import (
     on_choice,
     propose_upload,
 )
-from ui.state import app_state
-from ui.text import escape_markdown, format_count
-from ui.views.corpus import char_counts, corpus_summary
 
 state = app_state()
 st.header("Data")

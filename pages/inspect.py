@@ -7,12 +7,12 @@ from functools import partial
 
 import streamlit as st
 
-from ui import inspect_charts as charts
-from ui.controls import live_interval
+from ui.figures import inspect as charts
 from ui.state import app_state
 from ui.text import escape_markdown, visible_char, visible_text
 from ui.views import chunk, grad_flow, gradcheck, hidden, own_text, softmax, weights
 from ui.views.chunk import ChunkSnapshot, ChunkTrace, Vocab
+from ui.widgets.sidebar import live_interval
 
 state = app_state()
 session = state.session

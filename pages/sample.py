@@ -5,11 +5,11 @@ import time
 
 import streamlit as st
 
-from ui import inspect_charts as charts
-from ui.controls import live_interval
+from ui.figures import sample as charts
 from ui.state import app_state
 from ui.text import escape_markdown
 from ui.views import sample as sd
+from ui.widgets.sidebar import live_interval
 
 state = app_state()
 session = state.session

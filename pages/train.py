@@ -1,13 +1,11 @@
 """Train page: the hyperparameters, and the live view of training (loss, gradients, throughput,
-the periodic sample). Data shaping is in ui/metrics.py, figures in ui/charts.py."""
+the periodic sample). Data shaping is in ui/views/train.py, figures in ui/figures/train.py."""
 
 import streamlit as st
 
-from ui.charts import clipped_spec, grad_norm_spec, loss_spec
-from ui.controls import hyperparameter_controls, live_interval
+from ui.figures.train import clipped_spec, grad_norm_spec, loss_spec
 from ui.state import app_state
 from ui.text import format_count
-from ui.train_settings import apply_settings, pending_changes, reset_now
 from ui.views.train import (
     clipped_frame,
     compute_rate,
@@ -16,6 +14,8 @@ from ui.views.train import (
     metrics_csv,
     read_train_view,
 )
+from ui.widgets.sidebar import live_interval
+from ui.widgets.train_settings import apply_settings, hyperparameter_controls, pending_changes, reset_now
 
 state = app_state()
 st.header("Train")

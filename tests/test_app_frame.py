@@ -10,7 +10,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest_support import ROOT, app_state_of, new_app, status_of, stop_session
-from ui.controls import live_interval
+from ui.widgets.sidebar import live_interval
 
 PAGES = ["pages/data.py", "pages/train.py", "pages/inspect.py", "pages/sample.py"]
 

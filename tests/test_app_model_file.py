@@ -17,8 +17,8 @@ from streamlit.testing.v1 import AppTest
 from rnn_core import checkpoint
 from rnn_core.corpus import load_builtin
 from rnn_core.trainer import Trainer
-from ui.model_file import checkpoint_bytes
 from ui.session.worker import TrainingSession
+from ui.widgets.model_file import checkpoint_bytes
 
 NPZ = "application/octet-stream"
 

@@ -9,8 +9,8 @@ import pytest
 
 from rnn_core.config import BOUNDS, PRESETS
 from tests.apptest_support import app_state_of, errors_of, keyed_block, status_of
-from ui.train_settings import apply_settings
 from ui.views.train import metrics_csv, read_train_view
+from ui.widgets.train_settings import apply_settings
 
 NUMBER_KEYS = ("hidden", "seq_len", "lr", "clip", "batch", "seed")
 

@@ -1,5 +1,5 @@
-"""Pure figure builders (ui/charts.py) and the data shaping behind them (ui/metrics.py): no
-Streamlit needed."""
+"""The Train and Data pages' figure builders (ui/figures/train.py, corpus.py) and the views behind
+them (ui/views/train.py, corpus.py): no Streamlit needed."""
 
 import io
 import json
@@ -15,7 +15,8 @@ import pytest
 from rnn_core import PRESETS, Trainer
 from rnn_core.corpus import corpus_from_text
 from tests.apptest_support import ROOT
-from ui.charts import char_frequency_figure, clipped_spec, grad_norm_spec, loss_spec
+from ui.figures.corpus import char_frequency_figure
+from ui.figures.train import clipped_spec, grad_norm_spec, loss_spec
 from ui.views.corpus import char_counts, corpus_summary
 from ui.views.train import (
     LOSS_SERIES,
@@ -47,7 +48,7 @@ def view(trainer):
 
 
 def test_ui_figure_and_data_modules_import_no_streamlit():
-    code = ("import sys, ui.charts, ui.views.train, ui.views.corpus, ui.text\n"
+    code = ("import sys, ui.figures.train, ui.figures.corpus, ui.views.train, ui.views.corpus, ui.text\n"
             "print('streamlit' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
                          check=True)

@@ -1,4 +1,5 @@
-"""Figure builders of ui/inspect_charts.py: shapes, axis labels, colour ranges."""
+"""The Inspect and Sample pages' figure builders (ui/figures/inspect.py, sample.py): shapes, axis
+labels, colour ranges."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import pytest
 from rnn_core.config import TrainConfig
 from rnn_core.corpus import corpus_from_text
 from rnn_core.trainer import ChunkTrace, Trainer
-from ui import inspect_charts as charts
+from ui.figures import inspect as charts
+from ui.figures import sample as sample_charts
+from ui.figures.axes import MAX_TICKS
 from ui.session.grad_flow import GradFlow
 from ui.session.worker import TrainingSession
 from ui.text import visible_char
@@ -69,7 +72,7 @@ def test_hidden_state_figure_sorted_and_capped(trace: ChunkTrace):
 def test_long_axes_thin_their_tick_labels():
     view = hidden.HiddenView(z=np.zeros((3, 250)), units=np.arange(3), labels=["x"] * 250, total_units=3)
     fig = charts.hidden_state_figure(view)
-    assert len(fig.layout.xaxis.tickvals) <= charts.MAX_TICKS
+    assert len(fig.layout.xaxis.tickvals) <= MAX_TICKS
     assert np.asarray(heat(fig).z).shape == (3, 250)
 
 
@@ -163,11 +166,11 @@ def test_sample_figures(trainer: Trainer):
         result = sd.generate(session, sd.SampleRequest(seed_text="the", length=40, rng_seed=3))
     finally:
         session.close()
-    fig = charts.sample_distribution_figure(result)
+    fig = sample_charts.sample_distribution_figure(result)
     h = heat(fig)
     assert np.asarray(h.z).shape == (sd.DISPLAY_TOP, 40)  # ranks × generated characters
     assert (h.zmin, h.zmax) == (0.0, 1.0)
     assert list(fig.layout.xaxis.ticktext) == result.visible
-    bars = charts.position_figure(result, 7)
+    bars = sample_charts.position_figure(result, 7)
     assert len(bars.data[0].y) == sd.DISPLAY_TOP
     assert list(bars.data[0].y) == pytest.approx(result.top_p[7].tolist())

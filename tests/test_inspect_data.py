@@ -48,7 +48,7 @@ def session() -> Iterator[TrainingSession]:
 
 
 def test_ui_data_modules_import_no_streamlit():
-    code = ("import sys, ui.views.hidden, ui.views.softmax, ui.views.sample, ui.inspect_charts\n"
+    code = ("import sys, ui.views.hidden, ui.views.softmax, ui.views.sample, ui.figures.inspect\n"
             "print('streamlit' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
