@@ -4,8 +4,6 @@ them (ui/views/train.py, corpus.py): no Streamlit needed."""
 import io
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -14,7 +12,6 @@ import pytest
 
 from rnn_core import PRESETS, Trainer
 from rnn_core.corpus import corpus_from_text
-from tests.apptest_support import ROOT
 from ui.figures.corpus import char_frequency_figure
 from ui.figures.train import clipped_spec, grad_norm_spec, loss_spec
 from ui.views.corpus import char_counts, corpus_summary
@@ -45,14 +42,6 @@ def trainer() -> Trainer:
 @pytest.fixture(scope="module")
 def view(trainer):
     return read_train_view(trainer)
-
-
-def test_ui_figure_and_data_modules_import_no_streamlit():
-    code = ("import sys, ui.figures.train, ui.figures.corpus, ui.views.train, ui.views.corpus, ui.text\n"
-            "print('streamlit' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         check=True)
-    assert out.stdout.strip() == "False"
 
 
 @pytest.mark.parametrize(("n", "cap"), [(0, 10), (5, 10), (10, 10), (11, 10), (2000, 400), (1999, 7)])

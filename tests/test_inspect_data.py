@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,13 +43,6 @@ def session() -> Iterator[TrainingSession]:
     s = TrainingSession(corpus(), config())
     yield s
     s.close()
-
-
-def test_ui_data_modules_import_no_streamlit():
-    code = ("import sys, ui.views.hidden, ui.views.softmax, ui.views.sample, ui.figures.inspect\n"
-            "print('streamlit' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
 
 
 # --- hidden states ------------------------------------------------------------------------------
