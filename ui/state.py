@@ -26,7 +26,7 @@ class AppState:
     notice: str | None = None             # the last rejected input's message, shown once
     upload_id: str | None = None          # file_id of the upload already checked (checked once)
     upload_error: str | None = None       # why that upload was refused (shown while it is selected)
-    model_file: tuple[str, bool, str] | None = None  # the model upload: (file_id, loaded, message)
+    model_file: tuple[str, str, str] | None = None  # the model upload: (file_id, outcome, message)
     preset: str = DEFAULT_PRESET          # the preset the draft started from
     refresh_s: float = 1.0                # live view refresh interval
     polling: bool = False                 # whether this script run's fragments poll
