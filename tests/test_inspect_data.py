@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -36,13 +35,6 @@ def trainer() -> Trainer:
     t = Trainer(corpus(), config(batch=3))
     t.run(5)
     return t
-
-
-@pytest.fixture
-def session() -> Iterator[TrainingSession]:
-    s = TrainingSession(corpus(), config())
-    yield s
-    s.close()
 
 
 # --- hidden states ------------------------------------------------------------------------------

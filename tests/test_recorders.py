@@ -4,7 +4,6 @@ timeline and the throughput, on their own and through the worker."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -24,13 +23,6 @@ def trainer() -> Trainer:
     t = Trainer(small_corpus(), tiny_config(batch=3))
     t.run(5)
     return t
-
-
-@pytest.fixture
-def session() -> Iterator[TrainingSession]:
-    s = TrainingSession(small_corpus(), tiny_config())
-    yield s
-    s.close()
 
 
 # --- gradient flow ------------------------------------------------------------------------------

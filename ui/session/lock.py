@@ -1,12 +1,29 @@
-"""A session's lock, which notices when someone other than its worker wants it."""
+"""A session's lock, which notices when someone other than its worker wants it, and the way of
+waiting for a lock that lets others see the wait."""
 
 from __future__ import annotations
 
 import math
 import threading
 import time
+from typing import Protocol
 
 BUSY_S = 0.25  # a page's script run is taken to be drawing for this long after it read
+
+
+class Acquirable(Protocol):
+    def acquire(self) -> bool: ...
+
+
+def acquire_noting_wait(lock: Acquirable, waiting: set[int]) -> None:
+    """lock.acquire(), with this thread's ident in `waiting` while it waits, so that others can
+    see someone wants the lock (set operations are atomic: no other lock needed)."""
+    me = threading.get_ident()
+    waiting.add(me)
+    try:
+        lock.acquire()
+    finally:
+        waiting.discard(me)
 
 
 class SessionLock:
@@ -20,12 +37,7 @@ class SessionLock:
         self._last_use = -math.inf       # monotonic time of the last acquire or release
 
     def __enter__(self) -> bool:
-        me = threading.get_ident()
-        self._waiting.add(me)
-        try:
-            self.raw.acquire()
-        finally:
-            self._waiting.discard(me)
+        acquire_noting_wait(self.raw, self._waiting)
         self._last_use = time.monotonic()
         return True
 

@@ -13,6 +13,8 @@ import time
 import weakref
 from collections.abc import Iterator
 
+from ui.session.lock import acquire_noting_wait
+
 MAX_TRAINING = int(os.environ.get("UNROLLED_MAX_TRAINING", "8"))  # concurrent playing sessions
 # How many workers may train at the same moment, process-wide. Small NumPy ops hold the GIL, so
 # with N workers training at once a click's script run gets about 1/(N+1) of it and waits; taking
@@ -60,12 +62,7 @@ class Server:
     @contextlib.contextmanager
     def turn(self) -> Iterator[None]:
         """A worker's turn at training (TRAIN_PARALLEL at once), noting that it waits for one."""
-        me = threading.get_ident()
-        self._turn_waiters.add(me)
-        try:
-            self._gate.acquire()
-        finally:
-            self._turn_waiters.discard(me)
+        acquire_noting_wait(self._gate, self._turn_waiters)
         try:
             yield
         finally:
