@@ -3,7 +3,6 @@ control, and the boundaries the app's layout promises."""
 
 import re
 import time
-from pathlib import Path
 
 import pytest
 from streamlit.runtime.pages_manager import PagesManager
@@ -134,19 +133,6 @@ def test_the_frame_appears_even_in_streamlit_legacy_pages_mode():
         assert PagesManager.uses_pages_directory is False
     finally:
         stop_session(at)
-
-
-def test_session_state_is_touched_only_in_ui_state():
-    offenders = [str(p.relative_to(ROOT)) for p in [*ROOT.glob("*.py"), *ROOT.glob("pages/*.py"),
-                                                    *ROOT.glob("ui/*.py")]
-                 if "session_state" in p.read_text() and p != ROOT / "ui" / "state.py"]
-    assert offenders == []
-
-
-def test_pages_import_no_numpy():
-    for page in Path(ROOT, "pages").glob("*.py"):
-        text = page.read_text()
-        assert not re.search(r"^\s*(import numpy|from numpy)", text, re.M), page.name
 
 
 def test_config_toml_sets_a_theme():
