@@ -2,6 +2,8 @@
 control, and the boundaries the app's layout promises."""
 
 import re
+import subprocess
+import sys
 import time
 
 import pytest
@@ -138,3 +140,19 @@ def test_the_frame_appears_even_in_streamlit_legacy_pages_mode():
 def test_config_toml_sets_a_theme():
     text = (ROOT / ".streamlit" / "config.toml").read_text()
     assert "[theme]" in text and "baseFontSize" in text
+
+
+def test_process_tuning_keeps_no_script_thread_and_so_no_session() -> None:
+    """threadpoolctl keeps the thread that first limits OpenBLAS (OpenBLASController's controlling
+    thread, threadpoolctl 3.8). app.py tunes from a thread of its own: were it the script thread,
+    its ScriptRunContext, and through it the first session's state and model, would outlive the
+    tab (found by the closed-tab e2e test). A fresh interpreter, where the app tunes first."""
+    code = ("from tests.apptest_support import new_app, stop_session, v2_navigation\n"
+            "with v2_navigation():\n"
+            "    at = new_app(); at.run(); stop_session(at)\n"
+            "from threadpoolctl import OpenBLASController\n"
+            "t = OpenBLASController._SHARED_STATE.controlling_thread\n"
+            "print(t is not None, hasattr(t, 'streamlit_script_run_ctx'))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["True", "False"]  # the limit was set, by a thread of no session
