@@ -11,6 +11,7 @@ from rnn_core.trainer import Trainer
 
 __all__ = ["ChunkSnapshot", "ChunkTrace", "Vocab", "read_chunk"]
 
+
 @dataclass(frozen=True)
 class ChunkSnapshot:
     trace: ChunkTrace

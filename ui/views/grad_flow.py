@@ -9,6 +9,7 @@ from ui.session.grad_flow import GradFlow
 
 __all__ = ["GradFlow", "vanishing_ratio"]
 
+
 def vanishing_ratio(dh_norms: np.ndarray) -> float:
     """||dL/dh(0)|| / ||dL/dh(T-1)||: below 1, the gradient shrinks on its way back through time."""
     last = float(dh_norms[-1]) if len(dh_norms) else 0.0
