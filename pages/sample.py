@@ -5,11 +5,11 @@ import time
 
 import streamlit as st
 
-from ui import inspect_charts as charts
-from ui import sample_data as sd
-from ui.controls import live_interval
-from ui.inspect_data import md_escape
+from ui.figures import sample as charts
 from ui.state import app_state
+from ui.text import escape_markdown
+from ui.views import sample as sd
+from ui.widgets.sidebar import live_interval
 
 state = app_state()
 session = state.session
@@ -40,7 +40,7 @@ if clicked:
         state.last_sample = sd.generate(session, request)
     except ValueError as exc:
         clicked = False
-        st.error(md_escape(f"Cannot sample: {exc}"), icon=":material/error:")
+        st.error(escape_markdown(f"Cannot sample: {exc}"), icon=":material/error:")
 
 result = state.last_sample
 with st.container(key="sample_output"):
@@ -79,7 +79,7 @@ with st.expander("Timeline settings"):
         try:
             session.set_sample_settings(request.timeline_settings(int(every)))
         except ValueError as exc:
-            st.error(md_escape(f"Cannot use these settings: {exc}"), icon=":material/error:")
+            st.error(escape_markdown(f"Cannot use these settings: {exc}"), icon=":material/error:")
 
 
 @st.fragment(run_every=live_interval(state))

@@ -1,14 +1,21 @@
 """Train page: the hyperparameters, and the live view of training (loss, gradients, throughput,
-the periodic sample). Data shaping is in ui/metrics.py, figures in ui/charts.py."""
+the periodic sample). Data shaping is in ui/views/train.py, figures in ui/figures/train.py."""
 
 import streamlit as st
 
-from ui.charts import clipped_spec, grad_norm_spec, loss_spec
-from ui.controls import hyperparameter_controls, live_interval
-from ui.metrics import clipped_frame, compute_rate, grad_norm_frame, loss_frame, metrics_csv, read_train_view
+from ui.figures.train import clipped_spec, grad_norm_spec, loss_spec
 from ui.state import app_state
 from ui.text import format_count
-from ui.train_settings import apply_settings, pending_changes, reset_now
+from ui.views.train import (
+    clipped_frame,
+    compute_rate,
+    grad_norm_frame,
+    loss_frame,
+    metrics_csv,
+    read_train_view,
+)
+from ui.widgets.sidebar import live_interval
+from ui.widgets.train_settings import apply_settings, hyperparameter_controls, pending_changes, reset_now
 
 state = app_state()
 st.header("Train")
@@ -38,7 +45,7 @@ def live_view() -> None:
     smooth = view.history["smooth_bpc"]
     c4.metric("Smooth loss, bits/char", f"{smooth[-1]:.2f}" if smooth.size else "–",
               help="min-char-rnn's moving average, 0.999 × itself + 0.001 × the chunk's loss, "
-                   f"from a uniform guess's {view.baseline_bpc:.2f}: it trails the chunk losses by "
+                   f"from a uniform guess's {view.uniform_bpc:.2f}: it trails the chunk losses by "
                    "about a thousand steps.")
     c5.metric("Validation, bits/char", f"{view.last_val_bpc:.2f}" if view.last_val_bpc else "–",
               help="On the held-out tail of the text, measured every few hundred steps.")

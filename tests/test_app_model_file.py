@@ -17,8 +17,8 @@ from streamlit.testing.v1 import AppTest
 from rnn_core import checkpoint
 from rnn_core.corpus import load_builtin
 from rnn_core.trainer import Trainer
-from ui.model_file import checkpoint_bytes
-from ui.worker import TrainingSession
+from ui.session.worker import TrainingSession
+from ui.widgets.model_file import checkpoint_bytes
 
 NPZ = "application/octet-stream"
 
@@ -110,6 +110,33 @@ def test_loaded_settings_become_the_draft(app: AppTest) -> None:
     assert state.config.hidden == 24 and state.draft == other.config
     assert app.number_input(key="hidden").value == 24
     assert app.number_input(key="lr").value == pytest.approx(0.05)
+
+
+def _without(raw: bytes, *prefixes: str) -> bytes:
+    """The checkpoint without the arrays whose names start with any of `prefixes`."""
+    with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
+        names = [k for k in npz.files if k.startswith(prefixes)]
+    return rewrite(raw, **dict.fromkeys(names))
+
+
+@pytest.mark.parametrize(("dropped", "missing"), [
+    (("optimizer", "opt."), "not its optimizer state"),
+    (("trainer", "h"), "not its place in the text"),
+])
+def test_a_partial_checkpoint_loads_and_says_what_was_not_resumed(app: AppTest, dropped: tuple[str, ...],
+                                                                   missing: str) -> None:
+    s = session(app)
+    step(app, 3)
+    expected = params(s)
+    upload(app, _without(checkpoint_bytes(s), *dropped))
+    assert not app.exception and not app.success and not app.error
+    (warning,) = [w.value for w in app.warning if "Loaded" in w.value]
+    assert missing in warning and "starts again at step 0" in warning
+    assert s.read(lambda t: t.step_count) == 0
+    for k, a in params(s).items():  # the weights did load
+        np.testing.assert_array_equal(a, expected[k], err_msg=k)
+    step(app, 1)
+    assert s.read(lambda t: t.step_count) == 1
 
 
 def _good(app: AppTest) -> bytes:

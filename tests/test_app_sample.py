@@ -6,7 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.inspect_support import charts, plotly_array, z_shape
-from ui.sample_data import DISPLAY_TOP
+from ui.views.sample import DISPLAY_TOP
 
 PAGE = "pages/sample.py"
 

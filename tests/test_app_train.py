@@ -1,16 +1,18 @@
 """The Train page: hyperparameters (live vs on Reset, presets, bounds), the live charts, the
 throughput readout, the periodic sample and the CSV download."""
 
+import dataclasses
 import json
 import time
 
 import pandas as pd
 import pytest
 
-from rnn_core.config import BOUNDS, PRESETS
+from rnn_core.config import BOUNDS, LIVE_SETTINGS, PRESETS, ConfigError, TrainConfig
+from rnn_core.optim import CLIP_MODES
 from tests.apptest_support import app_state_of, errors_of, keyed_block, status_of
-from ui.metrics import metrics_csv, read_train_view
-from ui.train_settings import apply_settings
+from ui.views.train import metrics_csv, read_train_view
+from ui.widgets.train_settings import KEYS, LIVE, ON_RESET, apply_settings
 
 NUMBER_KEYS = ("hidden", "seq_len", "lr", "clip", "batch", "seed")
 
@@ -35,11 +37,25 @@ def test_every_setting_has_its_keyed_widget_bounded_by_rnn_core(app):
         assert (w.min, w.max) == pytest.approx(BOUNDS[key]), key
     for key in ("preset", "optimizer", "dtype", "init"):
         assert app.selectbox(key=key)
-    assert app.button_group(key="clip_mode").value == ["value"] or app.button_group(key="clip_mode")
     draft = app_state_of(app).draft
+    clip_mode = app.button_group(key="clip_mode")
+    # A single-select segmented control's value is the chosen option itself, not a list.
+    assert clip_mode.value == draft.clip_mode == "value"
+    assert clip_mode.options == list(CLIP_MODES) and clip_mode.indices == [CLIP_MODES.index("value")]
     assert app.number_input(key="hidden").value == draft.hidden
     assert app.number_input(key="lr").value == pytest.approx(draft.lr)
     assert app.selectbox(key="preset").value == "fast"
+
+
+def test_the_live_settings_are_rnn_cores_and_the_rest_waits_for_reset(app):
+    assert set(KEYS) <= {f.name for f in dataclasses.fields(TrainConfig)}
+    assert set(LIVE) == set(KEYS) & set(LIVE_SETTINGS) and set(ON_RESET) == set(KEYS) - set(LIVE)
+    session, draft = app_state_of(app).session, app_state_of(app).draft
+    for key in LIVE:  # the running model takes each at once ...
+        session.apply_live(**{key: getattr(draft, key)})
+    for key in ON_RESET:  # ... and refuses each of the others
+        with pytest.raises(ConfigError):
+            session.apply_live(**{key: getattr(draft, key)})
 
 
 def test_learning_rate_applies_live(app):

@@ -1,11 +1,9 @@
-"""Pure figure builders (ui/charts.py), the data shaping behind them (ui/metrics.py) and the text
-helpers (ui/text.py): no Streamlit needed."""
+"""The Train and Data pages' figure builders (ui/figures/train.py, corpus.py) and the views behind
+them (ui/views/train.py, corpus.py): no Streamlit needed."""
 
 import io
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -14,23 +12,21 @@ import pytest
 
 from rnn_core import PRESETS, Trainer
 from rnn_core.corpus import corpus_from_text
-from tests.apptest_support import ROOT
-from ui.charts import char_frequency_figure, clipped_spec, grad_norm_spec, loss_spec
-from ui.metrics import (
+from ui.figures.corpus import char_frequency_figure
+from ui.figures.train import clipped_spec, grad_norm_spec, loss_spec
+from ui.views.corpus import char_counts, corpus_summary
+from ui.views.train import (
     LOSS_SERIES,
     MAX_GRAD_POINTS,
     MAX_POINTS,
-    char_counts,
     clipped_frame,
     compute_rate,
-    corpus_summary,
     downsample_index,
     grad_norm_frame,
     loss_frame,
     metrics_csv,
     read_train_view,
 )
-from ui.text import escape_markdown, visible_char
 
 TEXT = "the quick brown fox jumps over the lazy dog.\n" * 40
 
@@ -46,14 +42,6 @@ def trainer() -> Trainer:
 @pytest.fixture(scope="module")
 def view(trainer):
     return read_train_view(trainer)
-
-
-def test_ui_figure_and_data_modules_import_no_streamlit():
-    code = ("import sys, ui.charts, ui.metrics, ui.text\n"
-            "print('streamlit' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         check=True)
-    assert out.stdout.strip() == "False"
 
 
 @pytest.mark.parametrize(("n", "cap"), [(0, 10), (5, 10), (10, 10), (11, 10), (2000, 400), (1999, 7)])
@@ -176,24 +164,3 @@ def test_corpus_summary():
     assert len(s.preview) == 50 and s.truncated
 
 
-@pytest.mark.parametrize(("raw", "shown"), [
-    ("notes.txt", r"notes\.txt"),
-    ("**x**", r"\*\*x\*\*"),
-    ("<b>hi</b>", r"\<b\>hi\</b\>"),
-    ("[a](javascript:x)", r"\[a\]\(javascript\:x\)"),
-    ("two\nlines", "two lines"),
-])
-def test_escape_markdown(raw, shown):
-    assert escape_markdown(raw) == shown
-
-
-def test_escape_markdown_shortens():
-    assert len(escape_markdown("a" * 500, limit=40)) == 40
-
-
-@pytest.mark.parametrize(("ch", "label"), [
-    (" ", "␣"), ("\n", "⏎"), ("\t", "⇥"), ("a", "a"), ("\u0301", "◌\u0301"), ("\x01", "U+0001"),
-    ("\u200f", "U+200F"), ("ש", "ש"),
-])
-def test_visible_char(ch, label):
-    assert visible_char(ch) == label

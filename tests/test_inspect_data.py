@@ -1,13 +1,8 @@
-"""Data shaping for the Inspect and Sample pages (ui/inspect_data.py, ui/sample_data.py) and the
-worker's additions they read (gradient-flow log, timeline settings)."""
+"""The Inspect and Sample pages' views (ui/views/): what they compute from a trainer or a session."""
 
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,9 +12,10 @@ from rnn_core.config import TrainConfig
 from rnn_core.corpus import Corpus, corpus_from_text
 from rnn_core.model import forward
 from rnn_core.trainer import Trainer
-from ui import inspect_data as data
-from ui import sample_data as sd
-from ui.worker import GRAD_FLOW_EVERY, SampleSettings, TrainingSession
+from ui.session.worker import TrainingSession
+from ui.text import visible_char
+from ui.views import grad_flow, gradcheck, hidden, own_text, softmax, text_grid, weights
+from ui.views import sample as sd
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = ("the cat sat on the mat.\nthe dog sat on the log.\n\ta cat and a dog met on a mat by a log.\n"
@@ -41,68 +37,41 @@ def trainer() -> Trainer:
     return t
 
 
-@pytest.fixture
-def session() -> Iterator[TrainingSession]:
-    s = TrainingSession(corpus(), config())
-    yield s
-    s.close()
-
-
-def test_ui_data_modules_import_no_streamlit():
-    code = ("import sys, ui.inspect_data, ui.sample_data, ui.inspect_charts\n"
-            "print('streamlit' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
-
-
-@pytest.mark.parametrize(("ch", "label"), [(" ", "␣"), ("\n", "⏎"), ("\t", "⇥"), ("\r", "␍"),
-                                           ("\x00", "␀"), ("\x1b", "␛"), ("\u00a0", "⍽"),
-                                           ("\u200b", "U+200B"), ("a", "a"), ("<", "<"), ("é", "é")])
-def test_visible_char(ch: str, label: str):
-    assert data.visible_char(ch) == label
-
-
-def test_md_escape_leaves_no_markdown_syntax():
-    out = data.md_escape("![x](http://e.vil) :red[hi] $x$ *a* `c`")
-    assert "](" not in out and "![" not in out
-    assert all(out[i - 1] == "\\" for i, ch in enumerate(out) if ch in "![]():$*`")
-
-
 # --- hidden states ------------------------------------------------------------------------------
 
 
 def test_unit_order():
     hs = np.array([[0.0, 0.9, -0.5], [0.0, -0.9, -0.5], [0.1, 0.9, -0.5]])  # (T=3, H=3)
-    assert data.unit_order(hs, "unit number").tolist() == [0, 1, 2]
-    assert data.unit_order(hs, "most variable").tolist()[0] == 1
-    assert data.unit_order(hs, "most saturated").tolist() == [1, 2, 0]
+    assert hidden.unit_order(hs, "unit number").tolist() == [0, 1, 2]
+    assert hidden.unit_order(hs, "most variable").tolist()[0] == 1
+    assert hidden.unit_order(hs, "most saturated").tolist() == [1, 2, 0]
     with pytest.raises(ValueError, match="unknown unit order"):
-        data.unit_order(hs, "nope")
+        hidden.unit_order(hs, "nope")
 
 
 def test_hidden_view_is_units_by_time(trainer: Trainer):
     trace = trainer.chunk_trace(1)
-    view = data.hidden_view(trace, "most variable", max_units=5)
+    view = hidden.hidden_view(trace, "most variable", max_units=5)
     assert view.z.shape == (5, 10)
     assert view.total_units == 12
     np.testing.assert_array_equal(view.z, trace.hs[:, view.units].T)
-    assert view.labels == [data.visible_char(c) for c in trace.input_chars]
+    assert view.labels == [visible_char(c) for c in trace.input_chars]
     assert np.abs(view.z).max() <= 1.0
 
 
 def test_text_grid_wraps_and_pads():
-    grid = data.text_grid(list("ab cd\ne"), np.arange(7.0), width=3)
+    grid = text_grid.text_grid(list("ab cd\ne"), np.arange(7.0), width=3)
     assert grid.z.shape == (3, 3)
     assert grid.text == [["a", "b", "␣"], ["c", "d", "⏎"], ["e", "", ""]]
     assert grid.position[2].tolist() == [6, -1, -1]
     assert np.isnan(grid.z[2, 1:]).all() and grid.z[1, 2] == 5.0
     with pytest.raises(ValueError):
-        data.text_grid(list("ab"), np.zeros(3))
+        text_grid.text_grid(list("ab"), np.zeros(3))
 
 
 def test_unit_grid_clamps_the_unit(trainer: Trainer):
     trace = trainer.chunk_trace(0)
-    grid, unit = data.unit_grid(trace, 99)
+    grid, unit = hidden.unit_grid(trace, 99)
     assert unit == 11
     np.testing.assert_allclose(grid.z[0, :10], trace.hs[:, 11])
 
@@ -112,7 +81,7 @@ def test_unit_grid_clamps_the_unit(trainer: Trainer):
 
 def test_softmax_view_terms_sum_to_chunk_loss(trainer: Trainer):
     trace = trainer.chunk_trace(2)
-    view = data.softmax_view(trace, trainer.corpus.vocab, k=4)
+    view = softmax.softmax_view(trace, trainer.corpus.vocab, k=4)
     assert view.top_p.shape == (10, 4)
     assert math.isclose(float(view.losses.sum()), trace.loss, rel_tol=1e-9)
     np.testing.assert_allclose(view.losses, -np.log(view.p_target))
@@ -125,8 +94,8 @@ def test_softmax_view_terms_sum_to_chunk_loss(trainer: Trainer):
 
 
 def test_softmax_table_total_row(trainer: Trainer):
-    view = data.softmax_view(trainer.chunk_trace(0), trainer.corpus.vocab)
-    table = data.softmax_table(view)
+    view = softmax.softmax_view(trainer.chunk_trace(0), trainer.corpus.vocab)
+    table = softmax.softmax_table(view)
     assert len(table) == 11
     assert table["t"].iloc[-1] == "Σ"
     assert math.isclose(table["loss term -ln p"].iloc[-1], view.loss, rel_tol=1e-9)
@@ -139,7 +108,7 @@ def test_softmax_table_total_row(trainer: Trainer):
 def test_own_text_trace_matches_forward(trainer: Trainer):
     vocab = trainer.corpus.vocab
     text = "the dog ran on the mat."
-    trace = data.own_text_trace(trainer.params, vocab, text, step=5)
+    trace = own_text.own_text_trace(trainer.params, vocab, text, step=5)
     ids = vocab.encode(text)
     fw = forward(trainer.params, ids[:-1, None], ids[1:, None], np.zeros((1, 12)))
     assert trace.hs.shape == (len(text) - 1, 12)
@@ -151,80 +120,32 @@ def test_own_text_trace_matches_forward(trainer: Trainer):
 
 def test_default_own_text_is_readable():
     vocab = corpus().vocab
-    assert data.default_own_text(vocab, TEXT) == TEXT[:60]  # no capital B in the small corpus
-    full = corpus(TEXT + data.OWN_TEXT_EXAMPLE)
-    assert data.default_own_text(full.vocab, full.text) == data.OWN_TEXT_EXAMPLE
+    assert own_text.default_own_text(vocab, TEXT) == TEXT[:60]  # no capital B in the small corpus
+    full = corpus(TEXT + own_text.OWN_TEXT_EXAMPLE)
+    assert own_text.default_own_text(full.vocab, full.text) == own_text.OWN_TEXT_EXAMPLE
 
 
 @pytest.mark.parametrize(("text", "message"), [
     ("the ☃ cat é", "not in the training text's vocabulary.*'é', '☃'"),
     ("t", "at least two characters"),
-    ("t" * (data.MAX_OWN_TEXT + 2), "At most"),
+    ("t" * (own_text.MAX_OWN_TEXT + 2), "At most"),
 ])
 def test_own_text_rejections(trainer: Trainer, text: str, message: str):
     with pytest.raises(ValueError, match=message):
-        data.own_text_trace(trainer.params, trainer.corpus.vocab, text)
+        own_text.own_text_trace(trainer.params, trainer.corpus.vocab, text)
 
 
 def test_own_text_unknown_whitespace_is_named_visibly(trainer: Trainer):
     with pytest.raises(ValueError, match="'⍽'"):
-        data.own_text_trace(trainer.params, trainer.corpus.vocab, "the\u00a0cat")
+        own_text.own_text_trace(trainer.params, trainer.corpus.vocab, "the\u00a0cat")
 
 
 # --- gradient flow ------------------------------------------------------------------------------
 
 
-def test_grad_flow_log_records_stream_0_and_stays_bounded(trainer: Trainer):
-    log = data.new_grad_flow_log(10)
-    for _ in range(3 * data.GRAD_FLOW_CAP):
-        trainer.step()
-        data.record_grad_flow(log, trainer)
-    flow = data.grad_flow_from_log(log)
-    assert flow.norms.shape[1] == 10
-    assert len(flow.steps) <= 2 * data.GRAD_FLOW_CAP
-    assert (np.diff(flow.steps) > 0).all()
-    assert trainer.step_count - flow.steps[-1] < 2  # the newest row is within one stride (2)
-
-
-def test_grad_flow_row_is_the_last_chunks_dh_norms(trainer: Trainer):
-    log = data.new_grad_flow_log(10)
-    data.record_grad_flow(log, trainer)
-    flow = data.grad_flow_from_log(log)
-    assert flow.steps.tolist() == [5]
-    np.testing.assert_allclose(flow.norms[0], trainer.chunk_trace(0).dh_norms)
-
-
-def test_grad_flow_log_ignores_a_different_seq_len(trainer: Trainer):
-    log = data.new_grad_flow_log(7)
-    data.record_grad_flow(log, trainer)
-    assert len(log) == 0
-
-
 def test_vanishing_ratio():
-    assert data.vanishing_ratio(np.array([0.1, 0.5, 1.0])) == pytest.approx(0.1)
-    assert math.isnan(data.vanishing_ratio(np.array([1.0, 0.0])))
-
-
-def test_session_records_grad_flow_and_reset_clears_it(session: TrainingSession):
-    for _ in range(3):
-        session.step_once()  # a manual step is always recorded
-    flow = data.read_grad_flow(session)
-    assert flow.steps.tolist() == [1, 2, 3]
-    session.reset(config=config(seq_len=8))
-    assert len(data.read_grad_flow(session).steps) == 0
-    session.step_once()
-    assert data.read_grad_flow(session).norms.shape == (1, 8)
-
-
-def test_session_thread_records_grad_flow_every_few_steps(session: TrainingSession):
-    session.play()
-    deadline = time.monotonic() + 20
-    while len(data.read_grad_flow(session).steps) < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    session.pause()
-    steps = data.read_grad_flow(session).steps
-    assert len(steps) >= 3  # at most one row per training slice, at least GRAD_FLOW_EVERY apart
-    assert (np.diff(steps) >= GRAD_FLOW_EVERY).all()
+    assert grad_flow.vanishing_ratio(np.array([0.1, 0.5, 1.0])) == pytest.approx(0.1)
+    assert math.isnan(grad_flow.vanishing_ratio(np.array([1.0, 0.0])))
 
 
 # --- weights ------------------------------------------------------------------------------------
@@ -232,31 +153,31 @@ def test_session_thread_records_grad_flow_every_few_steps(session: TrainingSessi
 
 def test_read_weights_shapes_labels_and_update(trainer: Trainer):
     K = len(trainer.corpus.vocab)
-    U = data.read_weights(trainer, "U")
+    U = weights.read_weights(trainer, "U")
     assert U.weights.shape == (12, K) and U.full_shape == (12, K) and not U.truncated
     assert U.row_labels[:2] == ["h0", "h1"] and U.col_labels[0] == "⇥"  # '\t' sorts first
     np.testing.assert_allclose(U.update, trainer.last_update()["U"])
     assert U.effective_lr is not None and (U.effective_lr > 0).all()
-    V = data.read_weights(trainer, "V")
+    V = weights.read_weights(trainer, "V")
     assert V.weights.shape == (K, 12) and V.row_labels[1] == "⏎"
-    c = data.read_weights(trainer, "c")
+    c = weights.read_weights(trainer, "c")
     assert c.weights.shape == (1, K) and c.row_labels == ["c"] and len(c.col_labels) == K
-    small = data.read_weights(trainer, "W", max_size=5)
+    small = weights.read_weights(trainer, "W", max_size=5)
     assert small.weights.shape == (5, 5) and small.truncated and small.full_shape == (12, 12)
     with pytest.raises(ValueError):
-        data.read_weights(trainer, "X")
+        weights.read_weights(trainer, "X")
 
 
 def test_read_weights_sgd_has_no_effective_lr():
     t = Trainer(corpus(), config(optimizer="sgd"))
     t.run(2)
-    assert data.read_weights(t, "W").effective_lr is None
-    summary = data.read_weight_summary(t)
+    assert weights.read_weights(t, "W").effective_lr is None
+    summary = weights.read_weight_summary(t)
     assert summary["median step size"].tolist() == [t.config.lr] * 5
 
 
 def test_weight_summary(trainer: Trainer):
-    summary = data.read_weight_summary(trainer)
+    summary = weights.read_weight_summary(trainer)
     assert summary["parameter"].tolist() == ["U", "W", "V", "b", "c"]
     w = summary.set_index("parameter").loc["W"]
     assert w["‖θ‖"] == pytest.approx(float(np.linalg.norm(trainer.params["W"])))
@@ -267,20 +188,20 @@ def test_weight_summary(trainer: Trainer):
 
 
 def test_gradcheck_on_the_current_chunk_is_small(trainer: Trainer):
-    args = data.read_gradcheck_input(trainer)
+    args = gradcheck.read_gradcheck_input(trainer)
     assert args is not None
-    result = data.run_gradcheck(*args)
+    result = gradcheck.run_gradcheck(*args)
     assert set(result.errors) == {"U", "W", "V", "b", "c"}
     assert max(result.errors.values()) < 1e-5
     assert result.step == 5 and result.steps_checked == 10 and 1 <= result.entries <= 10
-    table = data.gradcheck_table(result)
+    table = gradcheck.gradcheck_table(result)
     assert set(table["verdict"]) == {"correct"}
 
 
 def test_gradcheck_before_training_and_budget():
-    assert data.read_gradcheck_input(Trainer(corpus(), config())) is None
-    assert data.gradcheck_entries(25, 128, 100) == 10
-    assert data.gradcheck_entries(50, 1024, 1000) == 1
+    assert gradcheck.read_gradcheck_input(Trainer(corpus(), config())) is None
+    assert gradcheck.gradcheck_entries(25, 128, 100) == 10
+    assert gradcheck.gradcheck_entries(50, 1024, 1000) == 1
 
 
 # --- sampling -----------------------------------------------------------------------------------
@@ -341,31 +262,9 @@ def test_timeline_settings_and_table(session: TrainingSession):
     items = session.timeline_items()
     assert len(items) == 1 and items[0].step == 1 and len(items[0].text) == sd.TIMELINE_MAX_LENGTH
     session.step_once()
-    session.take_sample()
+    with session.lock:
+        session.timeline.take(session.trainer)
     table = sd.timeline_table(session.timeline_items())
     assert table["step"].tolist() == [2, 1]  # newest first
     assert "\n" not in "".join(table["sample"])
     assert "About every 50 steps" in sd.describe_settings(s)
-
-
-def test_bad_timeline_settings_keep_the_old_ones(session: TrainingSession):
-    before = session.sample_settings
-    with pytest.raises(ValueError):
-        session.set_sample_settings(SampleSettings(seed_text="☃"))
-    assert session.sample_settings == before
-
-
-def test_timeline_every_n_steps(session: TrainingSession, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr("ui.worker.MIN_SAMPLE_GAP_S", 0.0)
-    session.set_sample_settings(SampleSettings(every_steps=3))
-    for _ in range(7):
-        with session.lock:
-            session.trainer.step()
-            session._maybe_sample()
-    assert [s.step for s in session.timeline_items()] == [0, 3, 6]
-
-
-def test_reset_with_a_new_corpus_drops_a_seed_it_cannot_read(session: TrainingSession):
-    session.set_sample_settings(SampleSettings(seed_text="the cat"))
-    session.reset(corpus=corpus("xyz " * 40))
-    assert session.sample_settings == SampleSettings()

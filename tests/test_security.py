@@ -176,7 +176,7 @@ def test_xsrf_protection_is_on_in_the_effective_config() -> None:
     assert out[:2] == ["True", "True"], out
     assert 1 <= int(out[2]) <= 50  # the server-wide upload cap stays small
     # Not security, but the same file: a gc.collect(2) after every script run took half the
-    # server's time with 8 live sessions (docs/LIMITS.md); ui.worker collects every 30 s instead.
+    # server's time with 8 live sessions (docs/LIMITS.md); ui.session.server collects every 30 s instead.
     assert out[3] == "False", out
 
 

@@ -1,11 +1,5 @@
-"""Figure builders for the Inspect and Sample pages: pure functions from the views in
-ui/inspect_data.py and ui/sample_data.py to plotly go.Figure objects. No Streamlit here.
-
-Conventions: the main trace is always data[0] (tests read its z); time runs along x with the
-input characters (whitespace made visible) as tick labels on numeric positions, so repeated
-characters stay separate columns; only single characters go into plotly text fields, so no user
-text can form plotly's pseudo-HTML tags.
-"""
+"""The Inspect page's figures: pure functions from the views in ui/views/ to plotly figures
+(conventions in ui/figures/axes.py)."""
 
 from __future__ import annotations
 
@@ -14,36 +8,13 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.inspect_data import GradCheckResult, GradFlow, HiddenView, SoftmaxView, TextGrid
-from ui.sample_data import SampleResult
-
-DIVERGING = "RdBu_r"   # blue negative, white 0, red positive
-MAX_TICKS = 100        # tick labels on a time / vocabulary axis before they are thinned
-MAX_ROW_TICKS = 32     # ... and on a vertical axis, where labels are as tall as a line of text
-MONO = "DejaVu Sans Mono, Menlo, Consolas, monospace"
-
-
-def _char_axis(labels: list[str], title: str = "t (input character)") -> dict:
-    """A numeric axis 0..T-1 labelled with characters (every n-th when there are many)."""
-    step = max(1, math.ceil(len(labels) / MAX_TICKS))
-    idx = list(range(0, len(labels), step))
-    return {"title": {"text": title}, "tickmode": "array", "tickvals": idx,
-            "ticktext": [labels[i] for i in idx], "tickangle": 0,
-            "tickfont": {"family": MONO}, "range": [-0.5, len(labels) - 0.5]}
-
-
-def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(title={"text": title}, height=height, margin={"l": 60, "r": 20, "t": 50, "b": 50})
-    return fig
-
-
-def _empty(title: str, message: str) -> go.Figure:
-    fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return _layout(fig, title, 200)
-
+from rnn_core.units import uniform_loss
+from ui.figures.axes import DIVERGING, MAX_ROW_TICKS, MONO, char_axis, empty_figure, titled
+from ui.views.grad_flow import GradFlow
+from ui.views.gradcheck import GradCheckResult
+from ui.views.hidden import HiddenView
+from ui.views.softmax import SoftmaxView
+from ui.views.text_grid import TextGrid
 
 # --- hidden states ------------------------------------------------------------------------------
 
@@ -59,10 +30,10 @@ def hidden_state_figure(view: HiddenView, title: str = "Hidden state h(t)") -> g
         colorbar={"title": {"text": "h"}},
         hovertemplate="t=%{x} input '%{customdata}'<br>unit %{y}: %{z:.3f}<extra></extra>",
     ))
-    fig.update_xaxes(**_char_axis(view.labels))
+    fig.update_xaxes(**char_axis(view.labels))
     fig.update_yaxes(title={"text": "hidden unit"}, autorange="reversed", type="category")
     shown = f" ({n} of {view.total_units} units)" if n < view.total_units else ""
-    return _layout(fig, title + shown, int(min(720, max(260, 90 + 7 * n))))
+    return titled(fig, title + shown, int(min(720, max(260, 90 + 7 * n))))
 
 
 def _text_figure(grid: TextGrid, title: str, zmin: float, zmax: float, colorscale: str | list,
@@ -77,7 +48,7 @@ def _text_figure(grid: TextGrid, title: str, zmin: float, zmax: float, colorscal
     ))
     fig.update_xaxes(visible=False, range=[-0.5, width - 0.5])
     fig.update_yaxes(visible=False, autorange="reversed")
-    return _layout(fig, title, 90 + 36 * rows)
+    return titled(fig, title, 90 + 36 * rows)
 
 
 def unit_text_figure(grid: TextGrid, unit: int) -> go.Figure:
@@ -90,7 +61,7 @@ def unit_text_figure(grid: TextGrid, unit: int) -> go.Figure:
 def surprise_text_figure(grid: TextGrid, vocab_size: int) -> go.Figure:
     """The text coloured by the surprise -ln p of each character given what came before; full red
     at ln K, the loss of a uniform guess. The first character is never predicted (blank)."""
-    zmax = math.log(max(vocab_size, 2))
+    zmax = uniform_loss(max(vocab_size, 2), 1)  # ln K
     return _text_figure(grid, f"Each predicted character coloured by its surprise -ln p (white 0, red ≥ "
                               f"ln K = {zmax:.2f}, a uniform guess)", 0.0, zmax, "Reds", "-ln p")
 
@@ -118,11 +89,11 @@ def softmax_topk_figure(view: SoftmaxView) -> go.Figure:
         marker={"symbol": "square-open", "size": 24, "line": {"width": 3}, "color": "#e6550d"},
         hoverinfo="skip",
     ))
-    fig.update_xaxes(**_char_axis(view.inputs))
+    fig.update_xaxes(**char_axis(view.inputs))
     fig.update_yaxes(title={"text": "rank"}, autorange="reversed", type="category")
     fig.update_layout(showlegend=True, legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right",
                                                "yanchor": "bottom"})
-    return _layout(fig, f"Top {k} next-character candidates per step", 140 + 32 * k)
+    return titled(fig, f"Top {k} next-character candidates per step", 140 + 32 * k)
 
 
 def loss_terms_figure(view: SoftmaxView) -> go.Figure:
@@ -138,16 +109,16 @@ def loss_terms_figure(view: SoftmaxView) -> go.Figure:
     fig.add_trace(go.Scatter(x=x, y=view.p_target, name="p(true next)", yaxis="y2", mode="lines+markers",
                              line={"color": "#0b5cad"},
                              hovertemplate="t=%{x}: p = %{y:.3f}<extra></extra>"))
-    fig.add_hline(y=math.log(max(view.vocab_size, 2)), line_dash="dot", line_color="#555555",
+    fig.add_hline(y=uniform_loss(max(view.vocab_size, 2), 1), line_dash="dot", line_color="#555555",
                   annotation_text="ln K (uniform guess)", annotation_position="top left")
-    fig.update_xaxes(**_char_axis(view.inputs))
+    fig.update_xaxes(**char_axis(view.inputs))
     fig.update_layout(
         yaxis={"title": {"text": "-ln p (nats)"}, "rangemode": "tozero"},
         yaxis2={"title": {"text": "p(true next)"}, "overlaying": "y", "side": "right", "range": [0, 1],
                 "tickmode": "linear", "tick0": 0, "dtick": 0.25, "showgrid": False},
         legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
     )
-    return _layout(fig, f"Loss terms: Σ = {float(view.losses.sum()):.3f} nats (this chunk's loss)", 340)
+    return titled(fig, f"Loss terms: Σ = {float(view.losses.sum()):.3f} nats (this chunk's loss)", 340)
 
 
 # --- gradient flow through time -----------------------------------------------------------------
@@ -160,15 +131,15 @@ def grad_flow_figure(dh_norms: np.ndarray, labels: list[str]) -> go.Figure:
         name="‖dL/dh(t)‖", customdata=labels,
         hovertemplate="t=%{x} ('%{customdata}'): ‖dL/dh‖ = %{y:.3g}<extra></extra>",
     ))
-    fig.update_xaxes(**_char_axis(labels))
+    fig.update_xaxes(**char_axis(labels))
     fig.update_yaxes(title={"text": "‖dL/dh(t)‖"}, type="log", exponentformat="e")
-    return _layout(fig, "Gradient reaching each step of the chunk", 320)
+    return titled(fig, "Gradient reaching each step of the chunk", 320)
 
 
 def grad_flow_history_figure(flow: GradFlow) -> go.Figure:
     """Training step × t, colour log10 ||dL/dh(t)||: vanishing gradients show as a dark left side."""
     if len(flow.steps) == 0:
-        return _empty("Gradient flow over training", "No steps recorded yet")
+        return empty_figure("Gradient flow over training", "No steps recorded yet")
     z = np.log10(np.maximum(flow.norms, 1e-30))  # (n, T)
     fig = go.Figure(go.Heatmap(
         z=z, x=list(range(flow.norms.shape[1])), y=flow.steps, colorscale="Viridis",
@@ -177,7 +148,7 @@ def grad_flow_history_figure(flow: GradFlow) -> go.Figure:
     ))
     fig.update_xaxes(title={"text": "t (position in the chunk)"})
     fig.update_yaxes(title={"text": "training step"})
-    return _layout(fig, "Gradient flow over training (stream 0)", 380)
+    return titled(fig, "Gradient flow over training (stream 0)", 380)
 
 
 # --- weights and optimizer ----------------------------------------------------------------------
@@ -209,11 +180,11 @@ def weight_figure(matrix: np.ndarray, row_labels: list[str], col_labels: list[st
         text=np.broadcast_to(np.array(row_labels, dtype=object)[:, None], (rows, cols)),
         hovertemplate=f"row %{{text}}, column %{{customdata}}: {hover}<extra></extra>",
     ))
-    fig.update_xaxes(**_char_axis(col_labels, title=""))
+    fig.update_xaxes(**char_axis(col_labels, title=""))
     step = max(1, math.ceil(rows / MAX_ROW_TICKS))
     fig.update_yaxes(tickmode="array", tickvals=list(range(0, rows, step)),
                      ticktext=row_labels[::step], autorange="reversed", tickfont={"family": MONO})
-    return _layout(fig, title, int(min(640, max(170, 110 + 4 * rows))))
+    return titled(fig, title, int(min(640, max(170, 110 + 4 * rows))))
 
 
 def gradcheck_figure(result: GradCheckResult) -> go.Figure:
@@ -224,47 +195,4 @@ def gradcheck_figure(result: GradCheckResult) -> go.Figure:
     fig.add_hline(y=1e-5, line_dash="dot", annotation_text="1e-5: backprop agrees",
                   annotation_position="top left")
     fig.update_yaxes(type="log", title={"text": "relative error"}, exponentformat="e")
-    return _layout(fig, f"Gradient check at step {result.step}", 300)
-
-
-# --- sampling -----------------------------------------------------------------------------------
-
-
-def sample_distribution_figure(result: SampleResult) -> go.Figure:
-    """For each generated character (x, labelled with it) the top-k distribution it was drawn from
-    (rows by rank); the drawn candidate is outlined. Hover a column to read its top k."""
-    n, k = result.top_p.shape
-    chars = result.visible
-    z = result.top_p.T                                                     # (k, n)
-    text = [[result.top_chars[i][r] for i in range(n)] for r in range(k)]
-    ranks = [str(r + 1) for r in range(k)]
-    drawn = np.broadcast_to(np.array(chars, dtype=object), (k, n))
-    fig = go.Figure(go.Heatmap(
-        z=z, x=list(range(n)), y=ranks, text=text, texttemplate="%{text}" if n <= 120 else None,
-        customdata=drawn, textfont={"family": MONO, "size": 13}, zmin=0.0, zmax=1.0,
-        colorscale="Blues", xgap=1, ygap=1, colorbar={"title": {"text": "p"}},
-        hovertemplate=("position %{x} (drew '%{customdata}')<br>rank %{y}: '%{text}' p=%{z:.3f}"
-                       "<extra></extra>"),
-    ))
-    hit_x = [i for i in range(n) if chars[i] in result.top_chars[i]]
-    hit_y = [ranks[result.top_chars[i].index(chars[i])] for i in hit_x]
-    size = int(min(20, max(4, 1000 / max(n, 1))))  # about one column wide
-    fig.add_trace(go.Scatter(x=hit_x, y=hit_y, mode="markers", name="drawn", hoverinfo="skip",
-                             marker={"symbol": "square-open", "size": size, "color": "#e6550d",
-                                     "line": {"width": 2 if size > 8 else 1}}))
-    fig.update_xaxes(**_char_axis(chars, title="generated character"))
-    fig.update_yaxes(title={"text": "rank"}, autorange="reversed", type="category")
-    fig.update_layout(showlegend=False)
-    return _layout(fig, f"The distribution behind each character (top {k})", 140 + 28 * k)
-
-
-def position_figure(result: SampleResult, position: int) -> go.Figure:
-    """Bars of the top-k candidates at one position; the drawn character in orange."""
-    chosen = result.visible[position]
-    cands = result.top_chars[position]
-    colors = ["#e6550d" if c == chosen else "#0b5cad" for c in cands]
-    fig = go.Figure(go.Bar(x=[f"{r + 1}. {c}" for r, c in enumerate(cands)], y=result.top_p[position],
-                           marker={"color": colors}, hovertemplate="%{x}: p=%{y:.3f}<extra></extra>"))
-    fig.update_yaxes(title={"text": "p"}, range=[0, 1])
-    fig.update_xaxes(tickfont={"family": MONO})
-    return _layout(fig, f"Position {position}: drew '{chosen}' (p = {result.chosen_p[position]:.3f})", 300)
+    return titled(fig, f"Gradient check at step {result.step}", 300)

@@ -1,5 +1,5 @@
-"""Data shaping for the Sample page: a sample from a copy of the current weights, the top-k
-distribution behind each generated character, and the timeline table. No Streamlit here."""
+"""The Sample page's views: a sample from a copy of the current weights, the top-k distribution
+behind each generated character, and the timeline table."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ import numpy as np
 import pandas as pd
 
 from rnn_core.sampling import sample
-from ui.inspect_data import read_params, visible_char
-from ui.worker import SampleSettings, TimelineSample, TrainingSession
+from ui.session.timeline import SampleSettings, TimelineSample
+from ui.session.worker import TrainingSession
+from ui.text import one_line, visible_char
+from ui.views.weights import read_params
 
 DISPLAY_TOP = 10            # candidates shown per generated character
 MAX_LENGTH = 1000           # characters per sample on the page
@@ -87,11 +89,6 @@ def reveal_prefixes(text: str, frames: int = REVEAL_FRAMES) -> list[str]:
     return [text[: math.ceil(len(text) * (i + 1) / n)] for i in range(n)]
 
 
-def surprise_bits(result: SampleResult) -> np.ndarray:
-    """-log2 p of each drawn character: how surprising the model found its own choice."""
-    return -np.log2(np.maximum(result.chosen_p, 1e-300))
-
-
 def position_table(result: SampleResult, position: int) -> pd.DataFrame:
     """The distribution the character at `position` was drawn from, as a small table."""
     chosen = visible_char(result.text[position])
@@ -99,11 +96,6 @@ def position_table(result: SampleResult, position: int) -> pd.DataFrame:
                          "character": result.top_chars[position],
                          "probability": result.top_p[position],
                          "drawn": [c == chosen for c in result.top_chars[position]]})
-
-
-def one_line(text: str) -> str:
-    """Newlines and tabs made visible (spaces kept), so a sample reads on one table row."""
-    return text.replace("\n", "⏎").replace("\t", "⇥")
 
 
 def timeline_table(items: list[TimelineSample]) -> pd.DataFrame:

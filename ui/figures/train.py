@@ -1,20 +1,17 @@
-"""Pure figure builders: tables from ui/metrics.py in, chart specs out. No Streamlit here.
+"""The Train page's live charts: tables from ui/views/train.py in, Vega-Lite specs out.
 
 Live charts (redrawn every refresh while training) are Vega-Lite specs for st.vega_lite_chart:
 Streamlit 1.67 updates a Vega chart in place when only its data changes, while st.plotly_chart
 remounts the whole chart on every data change (flicker, lost zoom: in a browser, 19 new plotly
 nodes in 8 s at a 0.5 s refresh against 1 Vega node). They are plain dicts rather than Altair
 objects because Altair validates every spec it builds: about 55 ms of server CPU per refresh for
-these three charts, against well under 1 ms for the dicts. Static charts (the character
-frequencies) are plotly go.Figure objects: hover, zoom and pan.
+these three charts, against well under 1 ms for the dicts.
 """
 
 from __future__ import annotations
 
-import plotly.graph_objects as go
-
 from rnn_core.model import PARAM_NAMES
-from ui.metrics import LOSS_SERIES, STAGES, CharCounts
+from ui.views.train import LOSS_SERIES, STAGES
 
 # Colour-blind-safe (Okabe-Ito), dark enough for a projector on white.
 LOSS_COLORS = ("#9aa5b1", "#0b5cad", "#d55e00", "#111111")
@@ -107,24 +104,3 @@ def clipped_spec(height: int = SMALL_HEIGHT) -> dict:
         },
         "params": [_zoom_x()],
     }
-
-
-def char_frequency_figure(counts: CharCounts, height: int = 320) -> go.Figure:
-    """Bars of the most frequent characters, most frequent first (whitespace shown as symbols)."""
-    total = sum(counts.counts) + counts.other
-    fig = go.Figure(go.Bar(
-        x=list(range(len(counts.labels))), y=counts.counts,
-        customdata=[[name, n / total] for name, n in zip(counts.names, counts.counts, strict=True)],
-        hovertemplate="%{customdata[0]}<br>%{y:,} times (%{customdata[1]:.2%})<extra></extra>",
-        marker_color="#0b5cad",
-    ))
-    title = "Character frequencies"
-    if counts.other_kinds:
-        title += f" (top {len(counts.labels)}; {counts.other_kinds} rarer characters not shown)"
-    fig.update_layout(
-        title=title, height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        xaxis={"tickmode": "array", "tickvals": list(range(len(counts.labels))),
-               "ticktext": counts.labels, "tickangle": 0, "title": None},
-        yaxis={"title": "count"}, bargap=0.15,
-    )
-    return fig

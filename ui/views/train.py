@@ -1,5 +1,5 @@
-"""Data shaping for the Data and Train pages: snapshots taken under the session's lock, and the
-downsampled tables the figure builders in charts.py draw. No Streamlit here.
+"""The Train page's views: a snapshot of the trainer's metrics taken under the session's lock, and
+the downsampled tables the Vega-Lite specs in ui/figures/train.py draw.
 
 `read_train_view` runs inside `TrainingSession.read`, so it only copies; everything else runs
 outside the lock.
@@ -8,23 +8,17 @@ outside the lock.
 from __future__ import annotations
 
 import io
-import math
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from rnn_core.corpus import Corpus
 from rnn_core.model import PARAM_NAMES
 from rnn_core.trainer import Trainer
-from ui.text import char_name, visible_char
+from rnn_core.units import nats_per_chunk, uniform_bpc, uniform_loss
 
 MAX_POINTS = 400       # per trace in the loss chart: smooth live, a few KB per refresh
 MAX_GRAD_POINTS = 200  # per trace in the gradient chart (10 traces)
-TOP_CHARS = 60         # bars in the character-frequency chart
-PREVIEW_CHARS = 2000
-LN2 = math.log(2.0)
 
 LOSS_SERIES = ("chunk loss", "smooth loss", "validation", "uniform guess")
 STAGES = ("before clipping", "after clipping")
@@ -44,13 +38,13 @@ class TrainView:
     val: dict[str, np.ndarray]      # VAL_COLUMNS -> (evaluations,)
 
     @property
-    def baseline_nats(self) -> float:
-        """Loss of a uniform guess over one chunk: -ln(1/K) * T."""
-        return math.log(self.vocab_size) * self.seq_len
+    def uniform_loss(self) -> float:
+        """A uniform guess's loss over one chunk, in nats."""
+        return uniform_loss(self.vocab_size, self.seq_len)
 
     @property
-    def baseline_bpc(self) -> float:
-        return math.log2(self.vocab_size)
+    def uniform_bpc(self) -> float:
+        return uniform_bpc(self.vocab_size)
 
     @property
     def last_val_bpc(self) -> float | None:
@@ -83,19 +77,18 @@ def loss_frame(view: TrainView, bits: bool = False, max_points: int = MAX_POINTS
     h = view.history
     idx = downsample_index(len(h["step"]), max_points)
     steps = h["step"][idx]
-    if bits:
-        raw, smooth, base = h["bpc"][idx], h["smooth_bpc"][idx], view.baseline_bpc
-        to_unit = 1.0
-    else:
-        raw, smooth, base = h["loss"][idx], h["smooth_loss"][idx], view.baseline_nats
-        to_unit = LN2 * view.seq_len  # bits/char -> nats per chunk
     vidx = downsample_index(len(view.val["step"]), max_points)
-    v_steps, v_vals = view.val["step"][vidx], view.val["val_bpc"][vidx] * to_unit
+    v_steps, v_bpc = view.val["step"][vidx], view.val["val_bpc"][vidx]
+    if bits:
+        raw, smooth, base, val = h["bpc"][idx], h["smooth_bpc"][idx], view.uniform_bpc, v_bpc
+    else:
+        raw, smooth, base = h["loss"][idx], h["smooth_loss"][idx], view.uniform_loss
+        val = nats_per_chunk(v_bpc, view.seq_len)
     ends = np.array([0.0, max(float(view.step), 1.0)])
     parts = [
         pd.DataFrame({"step": steps, "value": raw, "series": LOSS_SERIES[0]}),
         pd.DataFrame({"step": steps, "value": smooth, "series": LOSS_SERIES[1]}),
-        pd.DataFrame({"step": v_steps, "value": v_vals, "series": LOSS_SERIES[2]}),
+        pd.DataFrame({"step": v_steps, "value": val, "series": LOSS_SERIES[2]}),
         pd.DataFrame({"step": ends, "value": [base, base], "series": LOSS_SERIES[3]}),
     ]
     frame = pd.concat([p for p in parts if len(p)], ignore_index=True)
@@ -140,46 +133,3 @@ def metrics_csv(view: TrainView) -> bytes:
     buf = io.StringIO()
     table.to_csv(buf, index=False, float_format="%.6g")
     return buf.getvalue().encode()
-
-
-# --- the Data page --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CharCounts:
-    labels: list[str]  # visible labels, most frequent first
-    counts: list[int]
-    names: list[str]   # Unicode names, for hover text
-    other: int         # occurrences of the characters not shown
-    other_kinds: int   # how many distinct characters are not shown
-
-
-def char_counts(text: str, top: int = TOP_CHARS) -> CharCounts:
-    ranked = Counter(text).most_common()
-    shown, rest = ranked[:top], ranked[top:]
-    return CharCounts(
-        labels=[visible_char(ch) for ch, _ in shown], counts=[n for _, n in shown],
-        names=[char_name(ch) for ch, _ in shown],
-        other=sum(n for _, n in rest), other_kinds=len(rest),
-    )
-
-
-@dataclass(frozen=True)
-class CorpusSummary:
-    name: str
-    description: str
-    chars: int
-    vocab: int
-    lines: int
-    words: int
-    preview: str
-    truncated: bool
-
-
-def corpus_summary(corpus: Corpus, preview_chars: int = PREVIEW_CHARS) -> CorpusSummary:
-    text = corpus.text
-    return CorpusSummary(
-        name=corpus.name, description=corpus.description, chars=len(text), vocab=len(corpus.vocab),
-        lines=text.count("\n") + (not text.endswith("\n")), words=len(text.split()),
-        preview=text[:preview_chars], truncated=len(text) > preview_chars,
-    )
