@@ -1,8 +1,6 @@
 """Unrolled: the frame. Page config, the shared sidebar (status and training controls, on every
 page) and the navigation over the scripts in pages/."""
 
-import threading
-
 import streamlit as st
 
 from rnn_core.tuning import tune_process
@@ -11,13 +9,7 @@ from ui.text import escape_markdown
 from ui.widgets.model_file import model_file_panel
 from ui.widgets.sidebar import live_interval, refresh_control, server_line, status_text, training_controls
 
-# First thing: one BLAS thread and glibc's malloc settings (rnn_core/tuning.py), set from a thread of
-# their own. threadpoolctl holds on to the thread that first limits OpenBLAS (its "controlling
-# thread"); were that this script thread, it would keep its browser session, model and all, in
-# memory for good after the tab closed.
-tuning = threading.Thread(target=tune_process, name="unrolled-tune")
-tuning.start()
-tuning.join()
+tune_process()  # first thing: one BLAS thread and glibc's malloc settings (rnn_core/tuning.py)
 st.set_page_config(page_title="Unrolled: watch an RNN learn", page_icon=":material/replay:",
                    layout="wide")
 state = app_state()
