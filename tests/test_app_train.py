@@ -8,7 +8,7 @@ import time
 import pandas as pd
 import pytest
 
-from rnn_core.config import BOUNDS, LIVE_SETTINGS, PRESETS, ConfigError, TrainConfig
+from rnn_core.config import BOUNDS, DEFAULT_PRESET, LIVE_SETTINGS, PRESETS, ConfigError, TrainConfig
 from rnn_core.optim import CLIP_MODES
 from tests.apptest_support import app_state_of, errors_of, keyed_block, status_of
 from ui.views.train import metrics_csv, read_train_view
@@ -40,7 +40,7 @@ def test_every_setting_has_its_keyed_widget_bounded_by_rnn_core(app):
     draft = app_state_of(app).draft
     clip_mode = app.button_group(key="clip_mode")
     # A single-select segmented control's value is the chosen option itself, not a list.
-    assert clip_mode.value == draft.clip_mode == "value"
+    assert clip_mode.value == draft.clip_mode == PRESETS[DEFAULT_PRESET].clip_mode == "norm"
     assert clip_mode.options == list(CLIP_MODES) and clip_mode.indices == [CLIP_MODES.index("value")]
     assert app.number_input(key="hidden").value == draft.hidden
     assert app.number_input(key="lr").value == pytest.approx(draft.lr)
