@@ -41,7 +41,7 @@ def test_every_setting_has_its_keyed_widget_bounded_by_rnn_core(app):
     clip_mode = app.button_group(key="clip_mode")
     # A single-select segmented control's value is the chosen option itself, not a list.
     assert clip_mode.value == draft.clip_mode == PRESETS[DEFAULT_PRESET].clip_mode == "norm"
-    assert clip_mode.options == list(CLIP_MODES) and clip_mode.indices == [CLIP_MODES.index("value")]
+    assert clip_mode.options == list(CLIP_MODES) and clip_mode.indices == [CLIP_MODES.index("norm")]
     assert app.number_input(key="hidden").value == draft.hidden
     assert app.number_input(key="lr").value == pytest.approx(draft.lr)
     assert app.selectbox(key="preset").value == "fast"
