@@ -61,7 +61,7 @@ with st.container(key="sample_output"):
     if result is None:
         st.info("Press **Sample** to generate text from the current weights.")
     else:
-        how = "greedy" if result.request.greedy else f"random seed {result.request.rng_seed}"
+        how = sd.describe_draw(result.request)
         st.caption(f"{len(result.text):,} characters from the weights of step {result.step:,} · {how} · "
                    f"generated in {result.seconds * 1000:.0f} ms")
         seed = result.request.seed_text

@@ -92,6 +92,15 @@ def describe_settings(s: SampleSettings) -> str:
     return f"{when} · {s.length:,} characters · {how} · random seed {s.rng_seed}"
 
 
+def describe_draw(req: SampleRequest) -> str:
+    """How a sample was drawn, with the random seed whenever chance played a part."""
+    if req.greedy and req.seed_text:
+        return "greedy"
+    if req.greedy:
+        return f"greedy from a random first character, random seed {req.rng_seed}"
+    return f"random seed {req.rng_seed}"
+
+
 def reveal_prefixes(text: str, frames: int = REVEAL_FRAMES) -> list[str]:
     """Growing prefixes of `text` ending with the whole text: the frames of the typewriter view."""
     if not text:
