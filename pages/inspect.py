@@ -119,12 +119,10 @@ def render_softmax_chunk(snap: ChunkSnapshot, k: int) -> None:
 
 
 GRAD_FLOW_INTRO = (
-    "Backpropagation through time sends each prediction's error back to the hidden states before "
-    "it: **∂L(t)/∂h(s)** says how much the loss of prediction t would change if the earlier state "
-    "h(s) changed. If it fades on the way back, the network learns little about what a character "
-    "far back should have told a later prediction. **Left:** the last prediction's gradient alone, "
-    "going back through the chunk. **Right:** every prediction's, by how many steps back it "
-    "reaches. Both log scale: a straight fall is the same factor at every step.")
+    "Each prediction's error flows back through the hidden states before it: **∂L(t)/∂h(s)** is how "
+    "much the loss of prediction t would change if the earlier state h(s) changed. Where it has "
+    "faded, the network learns little from that far back. Log scales: a straight fall is the same "
+    "factor at every step.")
 WHY_IT_FADES = (
     "**Why it fades.** One step back, ∂L(t)/∂h(s−1) = Wᵀ [(1 − h(s)²) ⊙ ∂L(t)/∂h(s)]: the gradient "
     "is multiplied by Wᵀ and by tanh's derivative 1 − h(s)², which is at most 1 (and near 0 for a "
@@ -139,7 +137,7 @@ WHOLE_GRADIENT = (
 
 
 def render_grad_flow_chunk(inp: grad_flow.ReachInput) -> None:
-    chunk_caption(inp.snap)
+    chunk_caption(inp.snap, text=False)  # the charts' axes show it
     view = grad_flow.reach_view(inp)
     left, right = st.columns(2)
     left.plotly_chart(charts.last_prediction_figure(view), key="last_prediction_chart")

@@ -156,7 +156,7 @@ def test_chosen_unit_and_marks():
     assert hidden.unit_marks(notables) == {7: "spaces, capital letters", 3: "quotes"}
     text = hidden.describe_notables(notables, 800, 32)
     assert "**h7** spaces (r = +0.90)" in text and "**h3** quotes (r = -0.95)" in text
-    assert "800 characters of this step's 32 chunks" in text
+    assert "this step's 32 chunks, 800 characters" in text
     assert "No unit follows" in hidden.describe_notables([], 25, 1)
 
 

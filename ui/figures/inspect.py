@@ -17,6 +17,7 @@ from ui.views.softmax import SoftmaxView
 from ui.views.text_grid import TextGrid
 
 LOG_FLOOR = 1e-30  # norms below this (exact zeros) sit at the floor of a log axis
+LOG_AXIS = {"type": "log", "dtick": 1, "exponentformat": "power"}  # a label per power of ten only
 
 # --- hidden states ------------------------------------------------------------------------------
 
@@ -66,7 +67,9 @@ def _text_figure(grid: TextGrid, title: str, zmin: float, zmax: float, colorscal
     ))
     fig.update_xaxes(visible=False, range=[-0.5, width - 0.5])
     fig.update_yaxes(visible=False, autorange="reversed")
-    return titled(fig, title, 90 + 36 * rows)
+    titled(fig, title, 60 + 36 * rows)
+    fig.update_layout(margin={"t": 40, "b": 10})  # no axes below
+    return fig
 
 
 def unit_text_figure(grid: TextGrid, unit: int, about: str = "") -> go.Figure:
@@ -154,9 +157,8 @@ def last_prediction_figure(view: ReachView) -> go.Figure:
         hovertemplate="s=%{x} (after '%{customdata}'): %{y:.3g}<extra></extra>",
     ))
     fig.update_xaxes(**char_axis(view.labels, title="s: the step the gradient reaches (input character)"))
-    fig.update_yaxes(title={"text": f"‖∂L({T - 1})/∂h(s)‖ (log)"}, type="log", exponentformat="power")
-    title = f"The last prediction ('{view.targets[-1]}') alone, going back" if T else "The last prediction"
-    return titled(fig, title, 340)
+    fig.update_yaxes(title={"text": f"‖∂L({T - 1})/∂h(s)‖"}, **LOG_AXIS)
+    return titled(fig, f"The last prediction's gradient ('{view.targets[-1]}'), going back", 340)
 
 
 def reach_figure(view: ReachView) -> go.Figure:
@@ -173,9 +175,10 @@ def reach_figure(view: ReachView) -> go.Figure:
         hovertemplate="t − s = %{x}: %{y:.3g}<extra></extra>",
     ))
     fig.update_xaxes(title={"text": "steps back: t − s"}, range=[-0.5, len(view.distances) - 0.5])
-    fig.update_yaxes(title={"text": "‖∂L(t)/∂h(s)‖ (log)"}, type="log", exponentformat="power")
-    fig.update_layout(legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"})
-    return titled(fig, "Every prediction, by how far back", 340)
+    fig.update_yaxes(title={"text": "‖∂L(t)/∂h(s)‖"}, **LOG_AXIS)
+    fig.update_layout(legend={"x": 0.99, "y": 0.99, "xanchor": "right", "yanchor": "top",
+                              "bgcolor": "rgba(255, 255, 255, 0.8)"})  # top right: the fall leaves it empty
+    return titled(fig, "Every prediction's gradient, by how far back it reaches", 340)
 
 
 def itemized_figure(view: ReachView) -> go.Figure:
@@ -208,7 +211,7 @@ def grad_flow_figure(dh_norms: np.ndarray, labels: list[str]) -> go.Figure:
         hovertemplate="t=%{x} ('%{customdata}'): ‖dL/dh‖ = %{y:.3g}<extra></extra>",
     ))
     fig.update_xaxes(**char_axis(labels))
-    fig.update_yaxes(title={"text": "‖∂L/∂h(t)‖ (log)"}, type="log", exponentformat="power")
+    fig.update_yaxes(title={"text": "‖∂L/∂h(t)‖"}, **LOG_AXIS)
     return titled(fig, "The whole chunk's gradient at each step, L = Σ L(t)", 320)
 
 

@@ -216,12 +216,11 @@ def unit_marks(notables: list[NotableUnit]) -> dict[int, str]:
 
 def describe_notables(notables: list[NotableUnit], n_chars: int, streams: int) -> str:
     """The notable units in a sentence (markdown; feature names only, no user text)."""
-    where = (f"the {n_chars:,} characters of this step's {streams} chunks" if streams > 1
-             else f"the {n_chars:,} characters read")
+    where = (f"this step's {streams} chunks, {n_chars:,} characters" if streams > 1
+             else f"{n_chars:,} characters")
     if not notables:
         return (f"No unit follows spaces, line breaks, quotes, brackets, capitals or digits closely "
                 f"(|r| ≥ {MIN_R}) over {where}.")
     parts = [f"**h{n.unit}** {n.feature} (r = {n.r:+.2f})" for n in notables]
-    return (f"Units worth a look, following a kind of character most closely over {where}: "
-            + "; ".join(parts) + ". r is the correlation of h(t) with \"character t is one\"; "
-            "a negative r: the unit goes negative there.")
+    return (f"**Units worth a look** (correlation r of h(t) with the character read, over {where}): "
+            + " · ".join(parts))
