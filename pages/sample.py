@@ -32,7 +32,7 @@ seed_text = c1.text_input("Seed text", value="", key="seed_text", max_chars=500,
 length = c2.slider("Length", 10, sd.MAX_LENGTH, 200, step=10, key="sample_length")
 temperature = c3.slider("Temperature", 0.05, 2.0, 1.0, step=0.05, key="temperature",
                         help="Below 1: safer, more repetitive; above 1: more adventurous.")
-c4, c5, c6, c7 = st.columns([3, 2, 1, 1], vertical_alignment="bottom")
+c4, c5, c6, c7 = st.columns([3, 2, 2, 2], vertical_alignment="bottom")
 mode = c4.radio("Pick each character", ["sampled", "greedy (most likely)"], horizontal=True,
                 key="sample_mode")
 top_k = c5.number_input("Top-k (0: all)", min_value=0, max_value=1000, value=0, step=1, key="top_k",
@@ -87,7 +87,7 @@ if result is not None and result.text:
     with right:
         st.dataframe(sd.position_table(result, position), key="sample_position_table", hide_index=True)
 
-st.subheader("Timeline")
+st.subheader("Timeline", anchor="timeline")
 st.caption("A sample from the same seed text and settings every so often while training, oldest first, "
            "so you can read how the text improved.")
 with st.expander("Timeline settings"):

@@ -67,12 +67,16 @@ def open_tab(page: Page, name: str) -> None:
 SIZES = ((1920, 1080), (1366, 768))
 
 
-def screens(page: Page, name: str, restore: tuple[int, int]) -> None:
-    """The visible part of the page (what a room sees) at each of SIZES, as views-NAME-WIDTH.png."""
+def screens(page: Page, name: str, restore: tuple[int, int], at: str | None = None) -> None:
+    """The visible part of the page (what a room sees) at each of SIZES, as views-NAME-WIDTH.png;
+    scrolled to the element `at` (a selector) when given."""
     for width, height in SIZES:
         page.set_viewport_size({"width": width, "height": height})
         page.wait_for_timeout(800)  # plotly redraws at the new width
         wait_for_render(page)
+        if at:
+            page.locator(at).first.evaluate("el => el.scrollIntoView({block: 'start'})")
+            page.wait_for_timeout(300)
         screenshot(page, f"views-{name}-{width}.png")
     page.set_viewport_size({"width": restore[0], "height": restore[1]})
     page.wait_for_timeout(500)
@@ -169,5 +173,5 @@ def test_sampling_writes_only_corpus_characters(new_page, vocab: str):
     page.locator(".st-key-sample_timeline .timeline-sample").first.wait_for()
     screenshot(page, "sample.png")
     screens(page, "sample", (1400, 1700))
-    page.locator(".st-key-sample_timeline").scroll_into_view_if_needed()
-    screens(page, "sample-timeline", (1400, 1700))
+    screens(page, "sample-distribution", (1400, 1700), at=".st-key-sample_position")
+    screens(page, "sample-timeline", (1400, 1700), at="#timeline")
