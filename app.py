@@ -1,6 +1,8 @@
 """Unrolled: the frame. Page config, the shared sidebar (status and training controls, on every
 page) and the navigation over the scripts in pages/."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from rnn_core.tuning import tune_process
@@ -10,8 +12,9 @@ from ui.widgets.model_file import model_file_panel
 from ui.widgets.sidebar import live_interval, refresh_control, server_line, status_text, training_controls
 
 tune_process()  # first thing: one BLAS thread and glibc's malloc settings (rnn_core/tuning.py)
-st.set_page_config(page_title="Unrolled: watch an RNN learn", page_icon=":material/replay:",
-                   layout="wide")
+# A local image: a ":material/..." icon makes the browser fetch the tab icon from a font host.
+st.set_page_config(page_title="Unrolled: watch an RNN learn",
+                   page_icon=Path(__file__).parent / "assets" / "favicon.png", layout="wide")
 state = app_state()
 state.polling = state.session.playing  # what this run's fragments poll with
 

@@ -473,6 +473,14 @@ class Trainer:
             raise ValueError(f"stream must be in [0, {self.streams}), got {stream}")
         return chunk_trace(fw, dh, self.corpus.vocab, stream, self.step_count)
 
+    def chunk_params(self) -> Params | None:
+        """Copies of the weights the last training chunk was computed with: those before the
+        last update (None before the first step). What redoing that chunk's passes needs, e.g.
+        rnn_core.reach on one stream of `chunk_trace`."""
+        if self._last_fw is None:
+            return None
+        return copy_params(self._weights.previous)
+
     def last_update(self) -> Params:
         """The change each weight took in the last step (a copy; zero before any step)."""
         return copy_params(self._delta)

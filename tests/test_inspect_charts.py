@@ -18,7 +18,7 @@ from ui.figures.axes import MAX_TICKS
 from ui.session.grad_flow import GradFlow
 from ui.session.worker import TrainingSession
 from ui.text import visible_char
-from ui.views import gradcheck, hidden, softmax, weights
+from ui.views import grad_flow, gradcheck, hidden, softmax, weights
 from ui.views import sample as sd
 
 TEXT = "a b\tc\nd. the cat sat on the mat; the dog sat on the log!\n" * 4
@@ -67,6 +67,16 @@ def test_hidden_state_figure_sorted_and_capped(trace: ChunkTrace):
     assert np.asarray(heat(fig).z).shape == (4, 12)
     assert list(heat(fig).y) == [f"h{u}" for u in view.units]
     assert "4 of 16 units" in fig.layout.title.text
+
+
+def test_hidden_state_figure_names_the_marked_units(trace: ChunkTrace):
+    view = hidden.hidden_view(trace, hidden.SIMILAR)
+    marked = int(view.units[5])
+    fig = charts.hidden_state_figure(view, marks={marked: "spaces"})
+    ticks = dict(zip(fig.layout.yaxis.tickvals, fig.layout.yaxis.ticktext, strict=True))
+    assert ticks[f"h{marked}"] == f"<b>spaces → h{marked}</b>"
+    assert sorted(heat(fig).y) == sorted(f"h{u}" for u in range(16))
+    assert charts.hidden_state_figure(view).layout.yaxis.tickvals is None  # no marks: plotly's ticks
 
 
 def test_long_axes_thin_their_tick_labels():
@@ -126,6 +136,23 @@ def test_grad_flow_figures(trace: ChunkTrace):
     assert len(empty.data) == 0 and "No steps" in empty.layout.annotations[0].text
 
 
+def test_reach_figures(trainer: Trainer):
+    view = grad_flow.reach_view(grad_flow.read_reach(trainer, 0))
+    T = len(view.labels)
+    last = charts.last_prediction_figure(view)
+    np.testing.assert_allclose(np.asarray(last.data[0].y), view.last)
+    assert last.layout.yaxis.type == "log" and list(last.layout.xaxis.ticktext) == view.labels
+    assert f"('{view.targets[-1]}')" in last.layout.title.text
+    reach = charts.reach_figure(view)
+    np.testing.assert_allclose(np.asarray(reach.data[0].y), view.typical)  # the line
+    assert len(reach.data[1].x) == T * (T + 1) // 2 and reach.layout.yaxis.type == "log"  # the pairs
+    h = heat(charts.itemized_figure(view))
+    z = np.asarray(h.z, dtype=float)
+    assert z.shape == (T, T)
+    assert np.isnan(z[np.triu_indices(T, k=1)]).all()  # no gradient from a prediction to later steps
+    np.testing.assert_allclose(z[np.tril_indices(T)], np.log10(view.G[np.tril_indices(T)]))
+
+
 @pytest.mark.parametrize("name", ["U", "W", "V", "b", "c"])
 def test_weight_figures(trainer: Trainer, name: str):
     view = weights.read_weights(trainer, name)
@@ -171,6 +198,14 @@ def test_sample_figures(trainer: Trainer):
     assert np.asarray(h.z).shape == (sd.DISPLAY_TOP, 40)  # ranks × generated characters
     assert (h.zmin, h.zmax) == (0.0, 1.0)
     assert list(fig.layout.xaxis.ticktext) == result.visible
+    window = sample_charts.sample_distribution_figure(result, 10, 25, position=12)
+    np.testing.assert_allclose(np.asarray(heat(window).z), result.top_p[10:25].T)
+    assert list(heat(window).x) == list(range(10, 25))
+    assert list(window.layout.xaxis.ticktext) == result.visible[10:25]
+    assert list(window.layout.xaxis.tickvals) == list(range(10, 25))
+    frame = window.layout.shapes[0]
+    assert (frame.x0, frame.x1) == (11.5, 12.5)  # the chosen position
+    assert "characters 10–24 of 40" in window.layout.title.text
     bars = sample_charts.position_figure(result, 7)
     assert len(bars.data[0].y) == sd.DISPLAY_TOP
     assert list(bars.data[0].y) == pytest.approx(result.top_p[7].tolist())

@@ -10,17 +10,22 @@ import plotly.graph_objects as go
 
 from rnn_core.units import uniform_loss
 from ui.figures.axes import DIVERGING, MAX_ROW_TICKS, MONO, char_axis, empty_figure, titled
-from ui.views.grad_flow import GradFlow
+from ui.views.grad_flow import GradFlow, ReachView
 from ui.views.gradcheck import GradCheckResult
 from ui.views.hidden import HiddenView
 from ui.views.softmax import SoftmaxView
 from ui.views.text_grid import TextGrid
 
+LOG_FLOOR = 1e-30  # norms below this (exact zeros) sit at the floor of a log axis
+LOG_AXIS = {"type": "log", "dtick": 1, "exponentformat": "power"}  # a label per power of ten only
+
 # --- hidden states ------------------------------------------------------------------------------
 
 
-def hidden_state_figure(view: HiddenView, title: str = "Hidden state h(t)") -> go.Figure:
-    """Units × time steps, colour fixed to tanh's range [-1, 1]."""
+def hidden_state_figure(view: HiddenView, title: str = "Hidden state h(t)",
+                        marks: dict[int, str] | None = None) -> go.Figure:
+    """Units × time steps, colour fixed to tanh's range [-1, 1]. `marks` names some units (unit ->
+    what it follows): their rows are labelled with it, in bold; other rows get thinned labels."""
     n, T = view.z.shape
     units = [f"h{u}" for u in view.units]
     custom = np.broadcast_to(np.array(view.labels, dtype=object), (n, T))
@@ -31,9 +36,23 @@ def hidden_state_figure(view: HiddenView, title: str = "Hidden state h(t)") -> g
         hovertemplate="t=%{x} input '%{customdata}'<br>unit %{y}: %{z:.3f}<extra></extra>",
     ))
     fig.update_xaxes(**char_axis(view.labels))
-    fig.update_yaxes(title={"text": "hidden unit"}, autorange="reversed", type="category")
+    fig.update_yaxes(title={"text": "hidden unit"}, autorange="reversed", type="category",
+                     **_row_ticks(units, view.units, marks or {}))
     shown = f" ({n} of {view.total_units} units)" if n < view.total_units else ""
     return titled(fig, title + shown, int(min(720, max(260, 90 + 7 * n))))
+
+
+def _row_ticks(labels: list[str], units: np.ndarray, marks: dict[int, str]) -> dict:
+    """Tick labels for a heatmap's rows: every k-th row (at most MAX_ROW_TICKS), and the marked
+    units' rows as "<b>what → h12</b>", with the plain labels near them left out."""
+    if not marks:
+        return {}
+    k = max(1, math.ceil(len(labels) / MAX_ROW_TICKS))
+    marked = [i for i, u in enumerate(units) if int(u) in marks]
+    plain = [i for i in range(0, len(labels), k) if all(abs(i - m) >= k for m in marked)]
+    rows = sorted(plain + marked)
+    text = [f"<b>{marks[int(units[i])]} → {labels[i]}</b>" if i in marked else labels[i] for i in rows]
+    return {"tickmode": "array", "tickvals": [labels[i] for i in rows], "ticktext": text}
 
 
 def _text_figure(grid: TextGrid, title: str, zmin: float, zmax: float, colorscale: str | list,
@@ -48,14 +67,17 @@ def _text_figure(grid: TextGrid, title: str, zmin: float, zmax: float, colorscal
     ))
     fig.update_xaxes(visible=False, range=[-0.5, width - 0.5])
     fig.update_yaxes(visible=False, autorange="reversed")
-    return titled(fig, title, 90 + 36 * rows)
+    titled(fig, title, 60 + 36 * rows)
+    fig.update_layout(margin={"t": 40, "b": 10})  # no axes below
+    return fig
 
 
-def unit_text_figure(grid: TextGrid, unit: int) -> go.Figure:
+def unit_text_figure(grid: TextGrid, unit: int, about: str = "") -> go.Figure:
     """The text coloured by one unit's activation after reading each character (Karpathy's
-    "visualizing recurrent networks"): blue -1, white 0, red +1."""
-    return _text_figure(grid, f"Text coloured by unit h{unit} (blue −1, white 0, red +1)", -1.0, 1.0,
-                        DIVERGING, f"h{unit}", 0.0)
+    "visualizing recurrent networks"): blue -1, white 0, red +1. `about`: what the unit follows."""
+    about = f", {about}" if about else ""
+    return _text_figure(grid, f"The text coloured by unit h{unit}{about} (blue −1, white 0, red +1)",
+                        -1.0, 1.0, DIVERGING, f"h{unit}", 0.0)
 
 
 def surprise_text_figure(grid: TextGrid, vocab_size: int) -> go.Figure:
@@ -124,23 +146,80 @@ def loss_terms_figure(view: SoftmaxView) -> go.Figure:
 # --- gradient flow through time -----------------------------------------------------------------
 
 
-def grad_flow_figure(dh_norms: np.ndarray, labels: list[str]) -> go.Figure:
-    """||dL/dh(t)|| against t: how much of the chunk loss's gradient reaches each step."""
+def last_prediction_figure(view: ReachView) -> go.Figure:
+    """||dL(T-1)/dh(s)|| against s on a log axis: the last prediction's gradient alone, going back
+    through the chunk from the step it was made at (the fading, made visible)."""
+    T = len(view.last)
     fig = go.Figure(go.Scatter(
-        x=list(range(len(dh_norms))), y=np.maximum(dh_norms, 1e-30), mode="lines+markers",
+        x=list(range(T)), y=np.maximum(view.last, LOG_FLOOR), mode="lines+markers",
+        name="last prediction", customdata=view.labels, line={"color": "#0b5cad", "width": 3},
+        marker={"size": 8},
+        hovertemplate="s=%{x} (after '%{customdata}'): %{y:.3g}<extra></extra>",
+    ))
+    fig.update_xaxes(**char_axis(view.labels, title="s: the step the gradient reaches (input character)"))
+    fig.update_yaxes(title={"text": f"‖∂L({T - 1})/∂h(s)‖"}, **LOG_AXIS)
+    return titled(fig, f"The last prediction's gradient ('{view.targets[-1]}'), going back", 340)
+
+
+def reach_figure(view: ReachView) -> go.Figure:
+    """Every prediction's gradient G[t, s] against how far back it reaches (t - s), log axis: the
+    pairs as dots, their geometric mean (the typical pair) as a line."""
+    fig = go.Figure(go.Scatter(
+        x=view.distances, y=np.maximum(view.typical, LOG_FLOOR), mode="lines+markers",
+        name="typical (geometric mean)", line={"color": "#d62728", "width": 3}, marker={"size": 7},
+        hovertemplate="%{x} steps back: typical %{y:.3g}<extra></extra>",
+    ))
+    fig.add_trace(go.Scatter(
+        x=view.pair_d, y=np.maximum(view.pair_g, LOG_FLOOR), mode="markers",
+        name="each prediction t, step s", marker={"size": 5, "color": "#7f7f7f", "opacity": 0.35},
+        hovertemplate="t − s = %{x}: %{y:.3g}<extra></extra>",
+    ))
+    fig.update_xaxes(title={"text": "steps back: t − s"}, range=[-0.5, len(view.distances) - 0.5])
+    fig.update_yaxes(title={"text": "‖∂L(t)/∂h(s)‖"}, **LOG_AXIS)
+    fig.update_layout(legend={"x": 0.99, "y": 0.99, "xanchor": "right", "yanchor": "top",
+                              "bgcolor": "rgba(255, 255, 255, 0.8)"})  # top right: the fall leaves it empty
+    return titled(fig, "Every prediction's gradient, by how far back it reaches", 340)
+
+
+def itemized_figure(view: ReachView) -> go.Figure:
+    """The T × T matrix G[t, s] = ||dL(t)/dh(s)||, colour log10; blank above the diagonal, where
+    a prediction has no gradient (h(s) comes after it)."""
+    T = len(view.G)
+    z = np.log10(np.maximum(view.G, LOG_FLOOR))
+    z[np.triu_indices(T, k=1)] = np.nan
+    rows = [f"{t} → {c}" for t, c in enumerate(view.targets)]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=list(range(T)), y=list(range(T)), colorscale="Viridis", hoverongaps=False,
+        customdata=np.broadcast_to(np.array(view.labels, dtype=object), (T, T)),
+        colorbar={"title": {"text": "log10"}},
+        hovertemplate="prediction t=%{y}, step s=%{x} ('%{customdata}'): log10 = %{z:.2f}<extra></extra>",
+    ))
+    fig.update_xaxes(**char_axis(view.labels, title="s: the step the gradient reaches (input character)"))
+    step = max(1, math.ceil(T / MAX_ROW_TICKS))
+    fig.update_yaxes(title={"text": "t: prediction (→ character predicted)"}, autorange="reversed",
+                     tickmode="array", tickvals=list(range(0, T, step)), ticktext=rows[::step],
+                     tickfont={"family": MONO})
+    return titled(fig, "Every prediction × every step: log10 ‖∂L(t)/∂h(s)‖", int(min(720, 160 + 18 * T)))
+
+
+def grad_flow_figure(dh_norms: np.ndarray, labels: list[str]) -> go.Figure:
+    """||dL/dh(t)|| against t: the whole chunk loss's gradient at each step, the sum of the parts of
+    every prediction at or after t (what training uses; it hides the fading of each part)."""
+    fig = go.Figure(go.Scatter(
+        x=list(range(len(dh_norms))), y=np.maximum(dh_norms, LOG_FLOOR), mode="lines+markers",
         name="‖dL/dh(t)‖", customdata=labels,
         hovertemplate="t=%{x} ('%{customdata}'): ‖dL/dh‖ = %{y:.3g}<extra></extra>",
     ))
     fig.update_xaxes(**char_axis(labels))
-    fig.update_yaxes(title={"text": "‖dL/dh(t)‖"}, type="log", exponentformat="e")
-    return titled(fig, "Gradient reaching each step of the chunk", 320)
+    fig.update_yaxes(title={"text": "‖∂L/∂h(t)‖"}, **LOG_AXIS)
+    return titled(fig, "The whole chunk's gradient at each step, L = Σ L(t)", 320)
 
 
 def grad_flow_history_figure(flow: GradFlow) -> go.Figure:
     """Training step × t, colour log10 ||dL/dh(t)||: vanishing gradients show as a dark left side."""
     if len(flow.steps) == 0:
         return empty_figure("Gradient flow over training", "No steps recorded yet")
-    z = np.log10(np.maximum(flow.norms, 1e-30))  # (n, T)
+    z = np.log10(np.maximum(flow.norms, LOG_FLOOR))  # (n, T)
     fig = go.Figure(go.Heatmap(
         z=z, x=list(range(flow.norms.shape[1])), y=flow.steps, colorscale="Viridis",
         colorbar={"title": {"text": "log10 ‖dL/dh‖"}},
@@ -164,7 +243,7 @@ def weight_figure(matrix: np.ndarray, row_labels: list[str], col_labels: list[st
         raise ValueError(f"kind must be one of {WEIGHT_KINDS}, got {kind!r}")
     rows, cols = matrix.shape
     if kind == "step size":
-        z = np.log10(np.maximum(matrix, 1e-30))
+        z = np.log10(np.maximum(matrix, LOG_FLOOR))
         scale: dict = {"colorscale": "Viridis", "colorbar": {"title": {"text": "log10 step"}}}
         hover = "log10 step = %{z:.2f}"
     else:

@@ -1,5 +1,5 @@
 """The last training chunk of one stream, as the Inspect views read it (under the session's lock).
-ChunkTrace and Vocab are re-exported for the pages, which import from ui only."""
+ChunkTrace, Trainer and Vocab are re-exported for the pages, which import from ui only."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from rnn_core.corpus import Vocab
 from rnn_core.trace import ChunkTrace
 from rnn_core.trainer import Trainer
 
-__all__ = ["ChunkSnapshot", "ChunkTrace", "Vocab", "read_chunk"]
+__all__ = ["ChunkSnapshot", "ChunkTrace", "Trainer", "Vocab", "read_chunk"]
 
 
 @dataclass(frozen=True)

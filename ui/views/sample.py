@@ -1,9 +1,12 @@
-"""The Sample page's views: a sample from a copy of the current weights, the top-k distribution
-behind each generated character, and the timeline table."""
+"""The Sample page's views: a sample from a copy of the current weights, shown after its seed
+text, the top-k distribution behind each generated character (a window of them at a time), and the
+timeline of samples taken while training."""
 
 from __future__ import annotations
 
+import html
 import math
+import secrets
 import time
 from dataclasses import dataclass
 
@@ -13,13 +16,21 @@ import pandas as pd
 from rnn_core.sampling import sample
 from ui.session.timeline import SampleSettings, TimelineSample
 from ui.session.worker import TrainingSession
-from ui.text import one_line, visible_char
+from ui.text import visible_char
 from ui.views.weights import read_params
 
 DISPLAY_TOP = 10            # candidates shown per generated character
 MAX_LENGTH = 1000           # characters per sample on the page
 TIMELINE_MAX_LENGTH = 300   # characters per timeline sample (200 of them are kept)
 REVEAL_FRAMES = 24          # updates of the "as it is produced" view
+WINDOW = 40                 # generated characters the distribution heatmap shows at a time
+TIMELINE_SHOWN = 40         # timeline samples shown, evenly spaced from the first to the newest
+MAX_SEED = 2**31 - 1        # random seeds are 0..MAX_SEED
+
+
+def fresh_seed() -> int:
+    """A new random seed for one draw (shown with it, so the draw can be repeated)."""
+    return secrets.randbelow(MAX_SEED + 1)
 
 
 @dataclass(frozen=True)
@@ -76,9 +87,18 @@ def generate(session: TrainingSession, req: SampleRequest) -> SampleResult:
 
 def describe_settings(s: SampleSettings) -> str:
     """The timeline's settings in words (without the seed text, which is user text)."""
-    when = f"About every {s.every_steps} steps" if s.every_steps else "Every few seconds"
+    when = f"About every {s.every_steps:,} steps" if s.every_steps else "Every few seconds"
     how = "greedy" if s.greedy else f"temperature {s.temperature:g}, top-k {s.top_k or 'all'}"
-    return f"{when} · {s.length} characters · {how} · random seed {s.rng_seed}"
+    return f"{when} · {s.length:,} characters · {how} · random seed {s.rng_seed}"
+
+
+def describe_draw(req: SampleRequest) -> str:
+    """How a sample was drawn, with the random seed whenever chance played a part."""
+    if req.greedy and req.seed_text:
+        return "greedy"
+    if req.greedy:
+        return f"greedy from a random first character, random seed {req.rng_seed}"
+    return f"random seed {req.rng_seed}"
 
 
 def reveal_prefixes(text: str, frames: int = REVEAL_FRAMES) -> list[str]:
@@ -87,6 +107,40 @@ def reveal_prefixes(text: str, frames: int = REVEAL_FRAMES) -> list[str]:
         return [""]
     n = max(1, min(frames, len(text)))
     return [text[: math.ceil(len(text) * (i + 1) / n)] for i in range(n)]
+
+
+# Inline styles only (st.html sanitizes; no stylesheet): the seed on a yellow marker, the generated
+# text in the theme's colour, both monospace with line breaks kept.
+_BOX = ("font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-size: 1.05rem; "
+        "line-height: 1.6; white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; "
+        "padding: 0.6rem 0.9rem; border: 1px solid rgba(128, 128, 128, 0.35); border-radius: 0.5rem")
+_SEED = "background: #fde68a; color: #1f2937; border-radius: 0.2rem; font-weight: 600"
+_LEGEND = "font-size: 0.85rem; opacity: 0.8; margin-bottom: 0.25rem"
+
+
+def sample_html(seed_text: str, text: str, legend: bool = True) -> str:
+    """The seed text (highlighted) and the generated text after it, as one block of HTML for
+    st.html: every character of both escaped, so user text never becomes markup."""
+    seed = (f'<span class="seed" style="{_SEED}" title="seed text">{html.escape(seed_text)}</span>'
+            if seed_text else "")
+    generated = f'<span class="generated" title="generated">{html.escape(text)}</span>'
+    top = ""
+    if legend and seed_text:
+        top = (f'<div style="{_LEGEND}"><span style="{_SEED}">&nbsp;seed text&nbsp;</span> then '
+               "what the network wrote</div>")
+    elif legend:
+        top = f'<div style="{_LEGEND}">No seed text: the network began from a random character.</div>'
+
+    return f'{top}<div class="sample" style="{_BOX}">{seed}{generated}</div>'
+
+
+def distribution_window(n: int, position: int, width: int = WINDOW) -> tuple[int, int]:
+    """The positions [start, stop) the distribution heatmap shows: `width` of the n generated
+    characters with `position` about in the middle (clamped to the text)."""
+    width = max(1, min(width, n))
+    position = min(max(position, 0), max(n - 1, 0))
+    start = min(max(position - width // 2, 0), n - width)
+    return start, start + width
 
 
 def position_table(result: SampleResult, position: int) -> pd.DataFrame:
@@ -98,12 +152,26 @@ def position_table(result: SampleResult, position: int) -> pd.DataFrame:
                          "drawn": [c == chosen for c in result.top_chars[position]]})
 
 
-def timeline_table(items: list[TimelineSample]) -> pd.DataFrame:
-    """Newest first, one sample per row."""
-    items = items[::-1]
-    return pd.DataFrame({
-        "step": [s.step for s in items],
-        "chars seen": [s.chars_seen for s in items],
-        "bits/char": [s.smooth_bpc for s in items],
-        "sample": [one_line(s.text) for s in items],
-    })
+def timeline_shown(items: list[TimelineSample], most: int = TIMELINE_SHOWN) -> list[TimelineSample]:
+    """At most `most` of the timeline's samples, oldest first, evenly spaced over the whole run:
+    always the first and the newest."""
+    if len(items) <= most:
+        return list(items)
+    idx = sorted({round(i * (len(items) - 1) / (most - 1)) for i in range(most)})
+    return [items[i] for i in idx]
+
+
+_ROW = "border-top: 1px solid rgba(128, 128, 128, 0.3); padding: 0.5rem 0"
+_WHEN = "font-size: 0.85rem; opacity: 0.8; margin-bottom: 0.2rem"
+
+
+def timeline_html(items: list[TimelineSample], seed_text: str) -> str:
+    """The samples, oldest first, each under a line with its step, the characters trained on and
+    the smooth loss, and wrapped whole after its (highlighted) seed text, as HTML for st.html."""
+    rows = []
+    for s in items:
+        when = (f"step {s.step:,} · {s.chars_seen:,} characters trained on · "
+                f"{s.smooth_bpc:.2f} bits/char")
+        rows.append(f'<div class="timeline-sample" style="{_ROW}"><div style="{_WHEN}">{when}</div>'
+                    f"{sample_html(seed_text, s.text, legend=False)}</div>")
+    return "".join(rows)
