@@ -476,10 +476,11 @@ class Trainer:
     def chunk_params(self) -> Params | None:
         """Copies of the weights the last training chunk was computed with: those before the
         last update (None before the first step). What redoing that chunk's passes needs, e.g.
-        rnn_core.reach on one stream of `chunk_trace`."""
+        rnn_core.reach on one stream of `chunk_trace`. The weights now minus the last update:
+        those before it up to rounding (the update is added in place)."""
         if self._last_fw is None:
             return None
-        return copy_params(self._weights.previous)
+        return {k: self.params[k] - self._delta[k] for k in self.params}
 
     def last_update(self) -> Params:
         """The change each weight took in the last step (a copy; zero before any step)."""
