@@ -161,7 +161,8 @@ def test_a_divergence_cuts_the_recorders_back_and_is_marked(session: TrainingSes
     assert steps_of(session) == 20  # the newest snapshot
     assert session.grad_flow_history().steps[-1] == 20
     assert all(s.step <= 20 for s in session.timeline_items())
-    assert [(e.step, e.kind, e.label) for e in session.event_items()] == [(20, "divergence", "diverged at 24")]
+    events = [(e.step, e.kind, e.label) for e in session.event_items()]
+    assert events == [(20, "divergence", "diverged at 24")]
 
 
 def test_a_divergence_after_raising_the_learning_rate_suggests_the_earlier_one(
