@@ -75,26 +75,29 @@ def live_view() -> None:
     zoom = current_zoom(state, view)
     marks = events_frame(events, zoom)
     unit = "bits per character" if bits else "loss per chunk (nats)"
-    with st.container(key="loss_chart"):  # the key names the chart for tests and CSS (.st-key-...)
-        st.vega_lite_chart(spec=loss_spec(loss_frame(view, bits=bits, zoom=zoom), marks, unit, zoom),
-                           key="loss_chart", width="stretch")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Loss** of each chunk, smoothed, on held-out text (validation), and a uniform guess's")
+        with st.container(key="loss_chart"):  # the key names the chart for tests and CSS (.st-key-...)
+            st.vega_lite_chart(spec=loss_spec(loss_frame(view, bits=bits, zoom=zoom), marks, unit, zoom),
+                               key="loss_chart", width="stretch")
+    with right:
+        st.markdown("**Gradient norm** before and after clipping: all parameters together (thick), "
+                    "each one (thin, dashed after)")
+        with st.container(key="grad_norm_chart"):
+            spec = grad_norm_spec(grad_norm_frame(view, zoom), marks, clip_threshold(view), zoom)
+            st.vega_lite_chart(spec=spec, key="grad_norm_chart", width="stretch")
     step_navigator(state, view)
     st.caption(f"Steps {zoom[0]:,} to {zoom[1]:,} shown: double-click the strip above to see the "
                "whole run." if zoom else "Drag across the strip above to zoom every chart in on those "
                "steps.")
-    g1, g2 = st.columns([3, 2])
-    with g1:
-        st.markdown("**Gradient norm**, all parameters together (thick) and each one (thin), "
-                    "before and after clipping")
-        with st.container(key="grad_norm_chart"):
-            spec = grad_norm_spec(grad_norm_frame(view, zoom), marks, clip_threshold(view), zoom)
-            st.vega_lite_chart(spec=spec, key="grad_norm_chart", width="stretch")
-    with g2:
-        title = clipped_title(view)
-        st.markdown(f"**{title}**")
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{clipped_title(view)}**")
         with st.container(key="clipped_chart"):
-            st.vega_lite_chart(spec=clipped_spec(clipped_frame(view, zoom), marks, title, zoom),
+            st.vega_lite_chart(spec=clipped_spec(clipped_frame(view, zoom), marks, zoom),
                                key="clipped_chart", width="stretch")
+    with right:
         latest = state.session.timeline_items()[-1:]
         st.markdown("**Sample** from the current weights"
                     + (f" (step {latest[0].step:,})" if latest else ""))

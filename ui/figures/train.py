@@ -26,15 +26,15 @@ from ui.views.train import BEST_SERIES, GLOBAL, LOSS_SERIES, STAGES, StepRange
 LOSS_COLORS = ("#9aa5b1", "#0b5cad", "#d55e00", "#111111")
 BEST_COLOR = "#d55e00"
 PARAM_COLORS = ("#0072b2", "#009e73", "#cc79a7", "#e69f00", "#56b4e9")
-GLOBAL_LINES = (f"global, {STAGES[0]}", f"global, {STAGES[1]}")
+GLOBAL_LINES = STAGES  # the global norm's two lines are named by their stage alone
 GLOBAL_COLORS = ("#111111", "#d55e00")
 # setting, divergence, rewind, reset, corpus, load
 EVENT_COLORS = ("#0072b2", "#d55e00", "#cc79a7", "#111111", "#111111", "#111111")
 HEIGHT = 300
-SMALL_HEIGHT = 160
-NAV_HEIGHT = 60
-FONT = {"axis": {"labelFontSize": 13, "titleFontSize": 14},
-        "legend": {"labelFontSize": 14, "titleFontSize": 14, "symbolStrokeWidth": 3}}
+SMALL_HEIGHT = 200  # Streamlit fits the whole chart, axes included, into the height
+NAV_HEIGHT = 90
+FONT = {"axis": {"labelFontSize": 14, "titleFontSize": 15},
+        "legend": {"labelFontSize": 15, "titleFontSize": 15, "symbolStrokeWidth": 3, "symbolType": "stroke"}}
 
 
 def _step_x(zoom: StepRange | None) -> dict:
@@ -57,14 +57,15 @@ def _one_of(field: str, values: tuple[str, ...]) -> dict:
 
 def _event_layers(labels: bool = True) -> list[dict]:
     """Vertical rules at the events' steps (dataset "events"), with their labels at the top,
-    staggered over three lines so that close events stay readable."""
-    color = {"field": "kind", "type": "nominal", "legend": None,
-             "scale": _scale(EVENT_KINDS, list(EVENT_COLORS))}
+    staggered over three lines so that close events stay readable. Their colours go through the
+    stroke and fill channels, so they never share a scale (or a legend) with the lines' colour."""
+    kind = {"field": "kind", "type": "nominal", "legend": None,
+            "scale": _scale(EVENT_KINDS, list(EVENT_COLORS))}
     x = {"field": "step", "type": "quantitative"}
     tooltip = [{"field": "label", "type": "nominal", "title": "event"},
                {"field": "step", "type": "quantitative", "format": ","}]
     rules = {"data": {"name": "events"}, "mark": {"type": "rule", "strokeDash": [5, 3], "strokeWidth": 2},
-             "encoding": {"x": x, "color": color, "tooltip": tooltip}}
+             "encoding": {"x": x, "stroke": kind, "tooltip": tooltip}}
     if not labels:
         return [rules]
     text = {"data": {"name": "events"},
@@ -73,7 +74,7 @@ def _event_layers(labels: bool = True) -> list[dict]:
             "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 4, "fontSize": 13,
                      "fontWeight": "bold"},
             "encoding": {"x": x, "y": {"field": "y", "type": "quantitative", "scale": None},
-                         "text": {"field": "label"}, "color": color}}
+                         "text": {"field": "label"}, "fill": kind, "tooltip": tooltip}}
     return [rules, text]
 
 
@@ -128,9 +129,9 @@ def loss_spec(points: pd.DataFrame, events: pd.DataFrame, y_title: str,
 def grad_norm_spec(points: pd.DataFrame, events: pd.DataFrame, clip: float | None,
                    zoom: StepRange | None = None, height: int = HEIGHT) -> dict:
     """Vega-Lite spec for grad_norm_frame's table on a log scale: the global norm before (black)
-    and after (orange) clipping, thick; each parameter's norm thin, before (solid) and after
-    (dashed); the clipping threshold `clip` (by norm; None: no threshold on the norm) as a
-    labelled line; the events as rules."""
+    and after (orange) clipping, thick, named by the stage alone in the legend; each parameter's
+    norm thin, before (solid) and after (dashed); the clipping threshold `clip` (by norm; None: no
+    threshold on the norm) as a labelled line; the events as rules."""
     lines = [*GLOBAL_LINES, *PARAM_NAMES]
     x = _step_x(zoom)
     y = {"field": "norm", "type": "quantitative", "title": "gradient norm ‖dL/dθ‖",
@@ -140,14 +141,13 @@ def grad_norm_spec(points: pd.DataFrame, events: pd.DataFrame, clip: float | Non
     tooltip = [{"field": "parameter", "type": "nominal"}, {"field": "stage", "type": "nominal"},
                {"field": "step", "type": "quantitative", "format": ","},
                {"field": "norm", "type": "quantitative", "format": ".3g"}]
-    name_line = {"calculate": f"datum.parameter === '{GLOBAL}' ? 'global, ' + datum.stage : datum.parameter",
-                 "as": "line"}
+    name_line = {"calculate": f"datum.parameter === '{GLOBAL}' ? datum.stage : datum.parameter", "as": "line"}
     per_parameter = {
         "transform": [{"filter": f"datum.parameter !== '{GLOBAL}'"}, name_line],
         "mark": {"type": "line", "strokeWidth": 1.2, "opacity": 0.6},
         "encoding": {"x": x, "y": y, "color": color, "detail": {"field": "stage", "type": "nominal"},
-                     "strokeDash": {"field": "stage", "type": "nominal", "title": None, "sort": list(STAGES),
-                                    "scale": _scale(STAGES, [[1, 0], [4, 3]]), "legend": {"orient": "top"}},
+                     "strokeDash": {"field": "stage", "type": "nominal", "legend": None, "sort": list(STAGES),
+                                    "scale": _scale(STAGES, [[1, 0], [4, 3]])},
                      "tooltip": tooltip},
     }
     global_norm = {
@@ -168,15 +168,16 @@ def grad_norm_spec(points: pd.DataFrame, events: pd.DataFrame, clip: float | Non
     return _chart(height, points, events, [*layers, *_event_layers(labels=False)])
 
 
-def clipped_spec(points: pd.DataFrame, events: pd.DataFrame, title: str,
-                 zoom: StepRange | None = None, height: int = SMALL_HEIGHT) -> dict:
+def clipped_spec(points: pd.DataFrame, events: pd.DataFrame, zoom: StepRange | None = None,
+                 height: int = SMALL_HEIGHT) -> dict:
     """Vega-Lite spec for clipped_frame's table: how much clipping acted per step (0 to 1; what
-    it measures, `title`, depends on the clipping mode); the events as rules."""
+    it measures depends on the clipping mode, and the page's heading says it: an axis title as
+    long would squeeze the plot to nothing); the events as rules."""
     area = {
         "mark": {"type": "area", "line": True, "opacity": 0.35, "color": "#0b5cad"},
         "encoding": {
             "x": _step_x(zoom),
-            "y": {"field": "fraction", "type": "quantitative", "title": title,
+            "y": {"field": "fraction", "type": "quantitative", "title": "clipped",
                   "scale": {"domain": [0, 1]}, "axis": {"format": "%"}},
             "tooltip": [{"field": "step", "type": "quantitative", "format": ","},
                         {"field": "fraction", "type": "quantitative", "format": ".0%"}],
@@ -196,12 +197,14 @@ def navigator_spec(points: pd.DataFrame, height: int = NAV_HEIGHT) -> dict:
     it was dragged while training adds steps."""
     return {
         "height": height, "datasets": {"points": points}, "data": {"name": "points"}, "config": FONT,
-        "mark": {"type": "area", "line": {"color": "#0b5cad"}, "color": "#0b5cad", "opacity": 0.25},
+        "mark": {"type": "area", "line": {"color": "#0b5cad", "strokeWidth": 1.5}, "color": "#0b5cad",
+                 "opacity": 0.3},
         "encoding": {
-            "x": _step_x(None),
-            "y": {"field": "value", "type": "quantitative", "title": None, "scale": {"zero": False},
+            "x": {**_step_x(None), "title": None},
+            "y": {"field": "value", "type": "quantitative", "title": "zoom", "scale": {"zero": False},
                   "axis": {"labels": False, "ticks": False, "grid": False}},
         },
-        "params": [{"name": NAV_PARAM, "select": {"type": "interval", "encodings": ["x"]},
-                    "mark": {"fill": "#d55e00", "fillOpacity": 0.2, "stroke": "#d55e00"}}],
+        "params": [{"name": NAV_PARAM, "select": {
+            "type": "interval", "encodings": ["x"],
+            "mark": {"fill": "#d55e00", "fillOpacity": 0.2, "stroke": "#d55e00"}}}],
     }

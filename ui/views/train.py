@@ -198,14 +198,12 @@ def events_frame(events: list[Event], zoom: StepRange | None = None) -> pd.DataF
 
 
 def navigator_frame(view: TrainView, max_points: int = MAX_NAV_POINTS) -> pd.DataFrame:
-    """(step, value): the smooth loss in bits/char over the whole run, for the step navigator
+    """(step, value): the chunk loss in bits/char over the whole run, for the step navigator
     (the strip dragged across to zoom every chart)."""
     h = view.history
     idx = downsample_index(len(h["step"]), max_points)
-    steps = np.concatenate([[0.0], h["step"][idx]])
-    values = np.concatenate([[view.uniform_bpc], h["smooth_bpc"][idx]])
-    keep = np.isfinite(values)
-    return pd.DataFrame({"step": steps[keep], "value": values[keep]})
+    frame = pd.DataFrame({"step": h["step"][idx], "value": h["bpc"][idx]})
+    return frame[np.isfinite(frame["value"])]
 
 
 def selected_range(selection: object) -> StepRange | None:
