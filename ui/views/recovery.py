@@ -18,8 +18,12 @@ from ui.session.divergence import above_uniform_message
 from ui.views.train import TrainView
 
 ABOVE_UNIFORM_STEPS = 100  # consecutive steps worse than a uniform guess before the page says so
-RISE_EVALS = 3      # validations after the best one, ...
-RISE_BPC = 0.05     # ... the newest at least this much worse (bits/char), while training improved
+# Overfitting: the last RISE_EVALS validations all at least RISE_BPC bits/char above the best one
+# while training improved. On the default preset (python-docs, 10,000 held-out characters) the
+# validation loss wobbles by up to 0.08 above its best while still improving overall; a text
+# learnt by heart rises by a bit and more (4.2 to 5.9 in the report that asked for this).
+RISE_EVALS = 3
+RISE_BPC = 0.1
 
 WHY = {"start": "the start", "periodic": "kept every {every} steps",
        "setting": "before a change of settings", "best": "best validation"}
@@ -46,7 +50,7 @@ def read_rewind_points(trainer: Trainer) -> list[RewindPoint]:
     if best is not None and best.step <= trainer.step_count:
         points.append(RewindPoint(best.step, bits_per_char(best.loss, T) if np.isfinite(best.loss) else None,
                                   f"{WHY['best']} ({trainer.best_val_bpc:.2f} bits/char)", best=True))
-    return sorted(points, key=lambda p: (p.step, p.best), reverse=True)
+    return sorted(points, key=lambda p: (p.step, not p.best), reverse=True)  # the ring's first
 
 
 def rewind_label(point: RewindPoint) -> str:
@@ -80,16 +84,17 @@ class Overfitting:
 
 def overfitting(val_steps: np.ndarray, val_bpc: np.ndarray, steps: np.ndarray, smooth_bpc: np.ndarray,
                 rise_evals: int = RISE_EVALS, rise_bpc: float = RISE_BPC) -> Overfitting | None:
-    """Overfitting seen in the histories: the validation loss has risen for a while (at least
-    `rise_evals` evaluations after its lowest, the newest `rise_bpc` bits/char above it) while the
-    smooth training loss fell over the same steps. None otherwise (also while validation falls,
-    or when training got worse as well: that is not memorising, it is training going wrong)."""
+    """Overfitting seen in the histories: the validation loss has risen for a while (the last
+    `rise_evals` evaluations all at least `rise_bpc` bits/char above its lowest) while the smooth
+    training loss fell over the same steps. None otherwise (also while validation falls, when it
+    only wobbles, or when training got worse as well: that is not memorising, it is training
+    going wrong)."""
     ok = np.isfinite(val_bpc)
     val_steps, val_bpc = val_steps[ok], val_bpc[ok]
     if len(val_bpc) < rise_evals + 1 or not len(steps):
         return None
     b = int(np.argmin(val_bpc))
-    if len(val_bpc) - 1 - b < rise_evals or val_bpc[-1] - val_bpc[b] < rise_bpc:
+    if len(val_bpc) - 1 - b < rise_evals or not (val_bpc[-rise_evals:] >= val_bpc[b] + rise_bpc).all():
         return None
 
     def train_at(step: float) -> float:  # the newest kept row at or before the step
