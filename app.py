@@ -36,19 +36,25 @@ with st.sidebar:
     def sidebar_status() -> None:
         with st.container(key="status"):
             st.markdown(status_text(state))
-        with st.container(key="server_status"):
-            st.caption(server_line())
         if state.session.message:
             st.error(state.session.message, icon=":material/error:")
         if state.polling and not state.session.playing:
             st.rerun()  # training stopped by itself (divergence): stop polling everywhere
 
     sidebar_status()
-    if state.notice:  # a refused action (Reset, corpus switch): shown once, on any page
+    if state.notice:  # a refused action (Reset, corpus switch, rewind): shown once, on any page
         st.error(state.notice, icon=":material/error:")
         state.notice = None
     refresh_control(state)
     with st.expander("Save / load model", icon=":material/save:"):
         model_file_panel(state)
+
+    @st.fragment(run_every=live_interval(state))
+    def server_status() -> None:
+        with st.container(key="server_status"):
+            st.caption(server_line())
+
+    with st.expander("Server", icon=":material/dns:"):  # for operators, not the audience
+        server_status()
 
 nav.run()

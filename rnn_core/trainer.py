@@ -405,12 +405,15 @@ class Trainer:
 
     def restore(self, snap: Snapshot) -> None:
         """Go back to a snapshot (one of `snapshots.items()`, or `best`): the weights, optimizer,
-        position and counters of that step; the histories are cut back to it."""
+        position and counters of that step; the histories are cut back to it, and the snapshots
+        of later steps forgotten (the best validation's too: it belongs to the steps undone)."""
         s = snap.state
         self._set_state(dataclasses.replace(s, last_update=None))
         self.history.truncate(snap.history_rows)
         self.val_history.truncate(snap.val_rows)
         self.snapshots.drop_after(snap.step)
+        if self.best is not None and self.best.step > snap.step:
+            self.best, self.best_val_bpc = None, math.inf
         self.last_record = None
 
     def _diverged(self, kind: str, loss: float, failed: int | None = None) -> None:

@@ -219,3 +219,18 @@ def test_a_good_file_after_a_bad_one_loads(app: AppTest) -> None:
     assert s.read(lambda t: t.step_count) == 2
     app.file_uploader(key="model_upload").set_value(None).run()
     assert not app.success and not [e for e in app.error if "not loaded" in e.value]
+
+
+def test_after_a_load_the_status_has_the_loss_and_a_new_model_ends_the_load_message(app: AppTest) -> None:
+    s = session(app)
+    step(app, 3)
+    raw = checkpoint_bytes(s)
+    smooth = s.read(lambda t: t.last_record.smooth_bpc)
+    upload(app, raw)
+    assert "Loaded a model at step 3" in app.success[0].value
+    status = next(m.value for m in app.sidebar.markdown if "step 3" in m.value)
+    assert f"· {smooth:.2f} bits/char ·" in status  # no step taken since the load, yet a loss shown
+    assert [(e.kind, e.label) for e in s.event_items()] == [("load", "model loaded at step 3")]
+    app.button(key="reset").click().run()  # a new model: the file is still in the uploader, ...
+    assert not [m for m in app.success if "Loaded a model" in m.value]  # ... but no longer running
+    assert s.read(lambda t: t.step_count) == 0  # and it was not loaded again

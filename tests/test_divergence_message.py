@@ -10,7 +10,7 @@ import pytest
 from rnn_core.config import PRESETS, TrainConfig
 from rnn_core.trainer import DIVERGENCE_KINDS, DivergenceError
 from rnn_core.units import uniform_loss
-from ui.session.divergence import divergence_message
+from ui.session.divergence import above_uniform_message, divergence_message
 
 T, K = 25, 100
 UNIFORM = uniform_loss(K, T)  # log2(100) = 6.64 bits/char
@@ -33,6 +33,8 @@ def test_says_what_happened_in_bits_per_character_and_where_training_went_back()
     assert f"a uniform guess: {math.log2(K):.2f} bits/char" in message
     back = f"went back 102 steps to step 1,100, where the loss was {math.log2(K) / 2:.2f} bits/char"
     assert back in message
+    assert "the optimizer's state and the charts are as they were then" in message  # what going back did
+    assert "Rewind" in message  # and how to go back further
     assert "nats" not in message and "loss_exploded" not in message  # no engine words
 
 
@@ -52,7 +54,7 @@ def test_a_loss_that_is_not_a_number_and_nothing_to_go_back_to() -> None:
 
 def test_one_step_back_is_singular_and_an_unknown_snapshot_loss_is_left_out() -> None:
     message = divergence_message(exploded(undone=1, back_to=1202, snapshot_loss=math.nan), config())
-    assert "went back 1 step to step 1,202." in message
+    assert "went back 1 step to step 1,202: the weights" in message
 
 
 def test_advice_with_clipping_off_is_to_turn_it_on() -> None:
@@ -80,3 +82,23 @@ def test_advice_names_an_adaptive_optimizer_only_for_sgd_and_momentum() -> None:
 def test_no_lower_learning_rate_below_the_bound() -> None:
     message = divergence_message(exploded(), config(lr=1e-7))
     assert "learning rate" not in message and "clip harder" in message
+
+
+def test_the_learning_rate_of_the_step_gone_back_to_is_suggested_when_lower() -> None:
+    message = divergence_message(exploded(), config(lr=1.0, clip_mode="off"), healthy_lr=0.002)
+    assert "lower the learning rate (now 1; it was 0.002 at step 1,100)" in message
+    # not when it was the same (the change that broke training was another one)
+    same = divergence_message(exploded(), config(lr=1.0), healthy_lr=1.0)
+    assert "(now 1; try 0.1)" in same
+
+
+def test_training_above_a_uniform_guess_says_so_with_advice() -> None:
+    message = above_uniform_message(412, math.log2(K), K, config(lr=0.1, clip=20.0, clip_mode="norm",
+                                                                  optimizer="adam"),
+                                    earlier_lr=(0.002, 1234))
+    assert "**Worse than guessing:** for the last 412 steps" in message
+    assert f"uniform guess's ({math.log2(K):.2f} bits/char)" in message and f"among the {K}" in message
+    assert "Lower the learning rate (now 0.1; it was 0.002 before step 1,234)" in message
+    assert "clip harder (a clip value below the current 20)" in message and "Rewind" in message
+    plain = above_uniform_message(150, math.log2(K), K, config(lr=0.1, clip_mode="off"))
+    assert "(now 0.1; try 0.01)" in plain and "turn gradient clipping on" in plain

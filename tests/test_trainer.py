@@ -21,7 +21,7 @@ from rnn_core.config import NEEDS_RESET, PRESETS, ConfigError, TrainConfig
 from rnn_core.corpus import CorpusError, corpus_from_text, load_builtin
 from rnn_core.model import PARAM_NAMES
 from rnn_core.trainer import STEP_COLUMNS, DivergenceError, Trainer
-from tests.rnn_support import SMALL_TEXT, small_corpus, tiny_config
+from tests.rnn_support import SMALL_TEXT, Losses, small_corpus, tiny_config
 
 
 def min_char_rnn(corpus, params, seq_length, lrs, clip=5.0) -> MinCharRNN:
@@ -467,22 +467,6 @@ def test_peek_tells_when_the_step_would_diverge(losses):
 # --- divergence: back to the newest healthy snapshot --------------------------------------------
 
 
-class Losses:
-    """Scales the chunk losses the trainer sees (the gradients stay real): factor 1000 is a loss
-    that exploded, 3 a run doing worse than a uniform guess."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.factor = 1.0
-        real = trainer_module.forward
-
-        def scaled(*args, **kwargs):
-            fw = real(*args, **kwargs)
-            fw.losses *= self.factor
-            return fw
-
-        monkeypatch.setattr(trainer_module, "forward", scaled)
-
-
 @pytest.fixture
 def losses(monkeypatch) -> Losses:
     return Losses(monkeypatch)
@@ -632,6 +616,24 @@ def test_the_best_validation_state_is_kept_and_can_be_restored():
     trainer.restore(trainer.best)
     assert trainer.step_count == best_step
     assert trainer.validation_bpc() == pytest.approx(vals[best_step], rel=1e-12)
+
+
+def test_going_back_before_the_best_validation_forgets_it():
+    corpus = corpus_from_text(SMALL_TEXT * 4, seq_len=10)
+    trainer = Trainer(corpus, tiny_config(val_fraction=0.25, val_every=5), val_share=None,
+                      snapshot_every=5)
+    trainer.run(40)
+    best = trainer.best
+    later = [s for s in trainer.snapshots.items() if s.step >= best.step]
+    earlier = [s for s in trainer.snapshots.items() if s.step < best.step]
+    assert later and earlier
+    trainer.restore(later[0])  # at or after the best: it is still this run's best
+    assert trainer.best is best
+    trainer.restore(earlier[-1])  # before it: the best belongs to the steps undone
+    assert trainer.best is None and trainer.best_val_bpc == math.inf
+    trainer.run(10)  # the next validation is the new best, with its state kept
+    assert trainer.best is not None and trainer.best.step > earlier[-1].step
+    assert trainer.best_val_bpc == min(trainer.val_history.column("val_bpc")[-2:])
 
 
 def test_snapshots_cost_little_memory_at_the_default_preset():

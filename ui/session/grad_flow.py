@@ -45,6 +45,14 @@ class GradFlowLog:
         row["step"] = trace.step
         self._rows.append(row)
 
+    def cut_back(self, step: int) -> None:
+        """Forget the rows after `step` (training went back to it). The rows kept stay evenly
+        spaced: the next row is kept whatever the log's stride."""
+        steps = self._rows.column("step")
+        keep = int(np.searchsorted(steps, step, side="right"))  # rows are in step order
+        self._rows.truncate(min(keep * self._rows.stride, self._rows.appends))
+        self._last_step = int(steps[keep - 1]) if keep else None
+
     def flow(self) -> GradFlow:
         """Copies of the rows, oldest first."""
         cols = self._rows.as_dict()

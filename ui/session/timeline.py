@@ -62,6 +62,14 @@ class SampleTimeline:
         if vocab.unknown(self.settings.seed_text):
             self.settings = SampleSettings()
 
+    def cut_back(self, step: int) -> None:
+        """Forget the samples taken after `step` (training went back to it); the next sample is
+        due at once, from the weights gone back to."""
+        kept = [s for s in self._samples if s.step <= step]
+        self._samples.clear()
+        self._samples.extend(kept)
+        self._last_time, self._last_step = 0.0, step
+
     def restart(self, trainer: Trainer, settings: SampleSettings) -> None:
         """Start over with new settings, from a sample of the current weights. ValueError, with
         nothing changed, when the settings cannot sample from this model."""

@@ -9,7 +9,9 @@ their share on a 2-core machine; otherwise only MIN_REST_S. Resting REST_S after
 17% of the training speed (bench/README.md, "Live app overhead").
 
 After each slice the worker feeds the session's recorders: the throughput, the sample timeline
-and the gradient-flow log.
+and the gradient-flow log. The event log records what changed the run (live settings, a
+divergence, a rewind, a new model). When training goes back to an earlier step (a divergence, or a
+rewind the user asks for) every recorder is cut back to that step, as the trainer's histories are.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from rnn_core.corpus import Corpus
 from rnn_core.trainer import DivergenceError, Trainer
 from ui.session import server
 from ui.session.divergence import divergence_message
+from ui.session.events import Event, EventLog
 from ui.session.grad_flow import GradFlow, GradFlowLog
 from ui.session.limits import check_config
 from ui.session.lock import SessionLock
@@ -47,6 +50,8 @@ class TrainingSession:
         self.message: str | None = None  # why training stopped, for the page to show
         self.timeline = SampleTimeline()
         self.grad_flow = GradFlowLog(config.seq_len)
+        self.events = EventLog()
+        self.model_serial = 0  # counts new models (Reset, a new text, a load): what a message is about
         self._throughput = Throughput()
         self._play = threading.Event()
         self._stop = threading.Event()
@@ -87,26 +92,54 @@ class TrainingSession:
     def reset(self, config: TrainConfig | None = None, corpus: Corpus | None = None) -> None:
         """A new model (same seed -> same weights). Raises CorpusError/ConfigError and keeps
         the current trainer when the new corpus or configuration is unusable."""
+        new_text = corpus is not None and corpus is not self.trainer.corpus
         corpus = corpus or self.trainer.corpus
         # Validated again here: a script can hand in anything as the config (see check_config).
         config = check_config(config or self.trainer.config, len(corpus.vocab))
-        self.install(Trainer(corpus, config))
+        self.install(Trainer(corpus, config), *(("corpus", "new text") if new_text else ("reset", "Reset")))
 
-    def install(self, trainer: Trainer) -> None:
-        """Swap in a ready trainer (a new model, or one restored from a checkpoint). Training is
-        paused first and the swap happens under the lock, so no slice straddles two models."""
+    def install(self, trainer: Trainer, kind: str = "reset", label: str = "Reset") -> None:
+        """Swap in a ready trainer (a new model, or one restored from a checkpoint); the event log
+        starts again with (kind, label) at its step. Training is paused first and the swap happens
+        under the lock, so no slice straddles two models."""
         self.pause()
         with self.lock:
             self.trainer = trainer
             self.timeline.new_model(trainer.corpus.vocab)
             self.grad_flow = GradFlowLog(trainer.config.seq_len)
+            self.events.new_model(trainer.step_count, kind, label)
+            self.model_serial += 1
             self._throughput.clear()
             self.message = None
 
     def apply_live(self, **changes: float | str) -> None:
-        """Learning rate, clipping: take effect at the next step (ConfigError if invalid)."""
+        """Learning rate, clipping: take effect at the next step (ConfigError if invalid). A change
+        is marked in the event log."""
         with self.lock:
+            before = self.trainer.config
             self.trainer.apply_live(**changes)
+            label = setting_change(before, self.trainer.config)
+            if label:
+                self.events.add(self.trainer.step_count, "setting", label)
+
+    def rewind(self, step: int, best: bool = False) -> bool:
+        """Go back to the snapshot kept at `step` (one of trainer.snapshots, or with `best` the
+        best validation's, trainer.best): weights, optimizer, position and histories as they were
+        then, and every recorder cut back to it. Training is paused first. False, with nothing
+        changed, when no such snapshot is kept or it is not behind the current step."""
+        self.pause()
+        with self.lock:
+            trainer = self.trainer
+            kept = [trainer.best] if best else trainer.snapshots.items()
+            snap = next((s for s in kept if s is not None and s.step == step), None)
+            if snap is None or snap.step > trainer.step_count:
+                return False
+            came_from = trainer.step_count
+            trainer.restore(snap)
+            self._went_back(snap.step)
+            self.events.add(snap.step, "rewind", "best weights" if best else f"rewound from {came_from:,}")
+            self.message = None
+            return True
 
     def read(self, fn: Callable[[Trainer], R]) -> R:
         """Run fn(trainer) under the lock: a consistent snapshot of one step."""
@@ -129,6 +162,11 @@ class TrainingSession:
         """A copy of the timeline, oldest first."""
         with self.lock:
             return self.timeline.items()
+
+    def event_items(self) -> list[Event]:
+        """A copy of the event log, oldest first."""
+        with self.lock:
+            return self.events.items()
 
     def grad_flow_history(self) -> GradFlow:
         """A copy of the gradient-flow log."""
@@ -199,13 +237,41 @@ class TrainingSession:
             fn()
         except DivergenceError as exc:
             self.pause()
-            self.message = divergence_message(exc, self.trainer.config)
+            lrs = self.trainer.history.column("lr")  # cut back: the rate of the step gone back to
+            self.message = divergence_message(exc, self.trainer.config,
+                                              float(lrs[-1]) if len(lrs) else None)
+            self._went_back(exc.back_to)
+            self.events.add(exc.back_to, "divergence", f"diverged at {exc.step:,}")
         except (ConfigError, ValueError, FloatingPointError, MemoryError) as exc:
             self.pause()
             self.message = f"Training stopped: {exc}"
+
+    def _went_back(self, step: int) -> None:
+        """The trainer went back to `step` (the lock is held): cut the recorders back to it, and
+        show a sample of the weights gone back to."""
+        self.events.cut_back(step)
+        self.grad_flow.cut_back(step)
+        self.timeline.cut_back(step)
+        newest = self.timeline.items()[-1:]
+        if not newest or newest[0].step != step:
+            self.timeline.take(self.trainer)
 
     def _record_slice(self) -> None:
         """Feed the recorders after a slice (the lock is held)."""
         self._throughput.note(self.trainer)
         self.timeline.maybe_take(self.trainer)
         self.grad_flow.record(self.trainer)
+
+
+def setting_change(before: TrainConfig, after: TrainConfig) -> str | None:
+    """A live change of settings in a few words for a chart ('lr 0.002 → 0.05'), None if none."""
+    parts = []
+    if after.lr != before.lr:
+        parts.append(f"lr {before.lr:g} → {after.lr:g}")
+    if after.clip_mode != before.clip_mode:
+        parts.append(f"clipping {before.clip_mode} → {after.clip_mode}")
+    if after.clip != before.clip:
+        parts.append(f"clip {before.clip:g} → {after.clip:g}")
+    if after.val_every != before.val_every:
+        parts.append(f"validation every {after.val_every}")
+    return ", ".join(parts) or None

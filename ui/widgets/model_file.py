@@ -52,7 +52,7 @@ def load_checkpoint(state: AppState, raw: bytes) -> checkpoint.Restored:
     check_config(ckpt.config, len(ckpt.vocab))
     restored = checkpoint.restore(ckpt, state.corpus)
     trainer = restored.trainer
-    state.session.install(trainer)
+    state.session.install(trainer, "load", f"model loaded at step {trainer.step_count:,}")
     state.draft = trainer.config  # the Train page shows (and a Reset rebuilds) the loaded settings
     set_widget_values(**{k: getattr(trainer.config, k) for k in SETTING_KEYS})
     return restored
@@ -111,11 +111,13 @@ def model_file_panel(state: AppState) -> None:
         state.model_file = None
     elif state.model_file is None or state.model_file[0] != upload.file_id:
         outcome, message = _load_upload(state, upload.getvalue())  # once per uploaded file
-        state.model_file = (upload.file_id, outcome, message)
+        state.model_file = (upload.file_id, outcome, message, state.session.model_serial)
         if outcome != "refused":
             st.rerun()  # redraw the status and every page with the loaded model
-    if state.model_file is not None:
-        _, outcome, message = state.model_file
+    # What the upload did, while the session still runs the model it left: after a Reset or a new
+    # text, "Loaded a model at step ..." (or "The current model is unchanged") is no longer true.
+    if state.model_file is not None and state.model_file[3] == state.session.model_serial:
+        _, outcome, message, _ = state.model_file
         if outcome == "resumed":
             st.success(message, icon=":material/check_circle:")
         elif outcome == "partly":
