@@ -9,7 +9,7 @@ from ui.figures.unrolled import unrolled_figure
 from ui.state import app_state
 from ui.views import phase_text as words
 from ui.views.source import listing
-from ui.views.unrolled import STEP, frame_view, unrolled_view
+from ui.views.unrolled import STEP, frame_view
 from ui.views.walk import TICK_S
 from ui.widgets import unrolled as controls
 
@@ -24,12 +24,11 @@ ticking = state.walk.playing  # this run's fragment beats on a timer while the w
 
 @st.fragment(run_every=TICK_S if ticking else None)
 def walk_through() -> None:
-    read, rerun = controls.prepare(state, ticking)
+    view, rerun = controls.prepare(state, ticking)
     if rerun:
         st.rerun()  # play started or stopped (the timer), or a step was taken (the sidebar)
     walk = state.walk
-    stream = controls.walk_controls(state, read.streams)
-    view = unrolled_view(read, stream)
+    controls.walk_controls(state, view.streams)
     check = walk.taken.check if walk.phase == STEP and walk.taken is not None else None
     text = words.phase_text(view, walk.phase, walk.t, check)
     left, right = st.columns(2, gap="medium")
@@ -41,7 +40,8 @@ def walk_through() -> None:
         st.markdown(f"**{text.title}.** {text.lead}")
         st.latex(text.equations)
         if walk.started_over:
-            st.info("Training moved on: the walk starts over at its next step.", icon=":material/update:")
+            st.info("The trainer changed (it trained on, or its settings did): the walk starts over at its "
+                    "next step.", icon=":material/update:")
         if walk.phase == STEP and walk.taken is not None and walk.taken.message:
             st.error(walk.taken.message, icon=":material/error:")
         elif walk.phase == STEP and check is not None and check.taken and check.equal:

@@ -14,7 +14,6 @@ import math
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from ui.figures.axes import DIVERGING, MONO
 from ui.views.unrolled import FrameView
@@ -28,30 +27,42 @@ HIGHLIGHT = "#e6550d"  # the chosen time step, the true next character
 FAINT, ACTIVE, BACK = "#c9c9c9", "#555555", "#7b3294"
 
 
+NET = {"xaxis": "x2", "yaxis": "y2"}  # the network's panel; the bars are on x, y above it
+
+
 def unrolled_figure(frame: FrameView, height: int = HEIGHT) -> go.Figure:
     T = len(frame.inputs)
     k = 0 if frame.top_chars is None else len(frame.top_chars[0])
     lanes = _Lanes(len(frame.units), k or 3)
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.14, 0.86], vertical_spacing=0.02)
-    _hidden(fig, frame, lanes)   # data[0]
-    _inputs(fig, frame, lanes)
-    _outputs(fig, frame, lanes)
-    if T <= MAX_ARROW_STEPS:
-        _arrows(fig, frame, lanes)
-    _bars(fig, frame)
-    fig.add_vrect(x0=frame.t - 0.5, x1=frame.t + 0.5, row="all", col=1, line={"color": HIGHLIGHT, "width": 2},
-                  fillcolor="rgba(0,0,0,0)", layer="above")
+    traces = [_hidden(frame, lanes), _inputs(frame, lanes), *_outputs(frame, lanes), _bars(frame)]  # data[0]
+    notes = _arrows(frame, lanes) if T <= MAX_ARROW_STEPS else []
+    if frame.bars_title:
+        notes.append({"text": frame.bars_title, "x": 0, "y": 1, "xref": "x domain", "yref": "y domain",
+                      "xanchor": "left", "yanchor": "bottom", "showarrow": False, "font": {"size": 13}})
     ticks = list(range(-1, T, max(1, math.ceil(T / 50))))
-    fig.update_xaxes(range=[-1.6, T - 0.5], showgrid=False, zeroline=False)
-    labels = [str(t).replace("-", "−") for t in ticks]
-    fig.update_xaxes(tickmode="array", tickvals=ticks, ticktext=labels, tickangle=0, row=2, col=1)
-    fig.update_yaxes(range=[lanes.bottom, lanes.top], showgrid=False, zeroline=False, tickmode="array",
-                     tickvals=[0, lanes.h_mid, lanes.out_mid, lanes.target],
-                     ticktext=["x(t)", "∂L/∂h(t)" if frame.cells_are_grads else "h(t)", f"ŷ(t) top {k or 3}",
-                               "next"], row=2, col=1)
-    fig.update_layout(height=height, margin={"l": 70, "r": 10, "t": 22, "b": 24}, showlegend=False,
-                      plot_bgcolor="white", hoverlabel={"font": {"family": MONO}})
-    return fig
+    box = {"type": "rect", "x0": frame.t - 0.5, "x1": frame.t + 0.5, "y0": 0, "y1": 1,
+           "line": {"color": HIGHLIGHT, "width": 2}, "fillcolor": "rgba(0,0,0,0)", "layer": "above"}
+    x_range = [-1.6, T - 0.5]
+    # One layout, validated once: plotly re-validates every annotation before on each add_annotation.
+    layout = {
+        "height": height, "margin": {"l": 70, "r": 10, "t": 22, "b": 24}, "showlegend": False,
+        "plot_bgcolor": "white", "hoverlabel": {"font": {"family": MONO}},
+        "xaxis": {"domain": [0, 1], "anchor": "y", "matches": "x2", "showticklabels": False, "range": x_range,
+                  "showgrid": False, "zeroline": False},
+        "yaxis": {"domain": [0.88, 1], "anchor": "x", "rangemode": "tozero", "nticks": 3,
+                  "visible": frame.bars is not None},
+        "xaxis2": {"domain": [0, 1], "anchor": "y2", "range": x_range, "showgrid": False, "zeroline": False,
+                   "tickmode": "array", "tickvals": ticks, "tickangle": 0,
+                   "ticktext": [str(t).replace("-", "−") for t in ticks]},
+        "yaxis2": {"domain": [0, 0.86], "anchor": "x2", "range": [lanes.bottom, lanes.top], "showgrid": False,
+                   "zeroline": False, "tickmode": "array",
+                   "tickvals": [0, lanes.h_mid, lanes.out_mid, lanes.target],
+                   "ticktext": ["x(t)", "∂L/∂h(t)" if frame.cells_are_grads else "h(t)",
+                                f"ŷ(t) top {k or 3}", "next"]},
+        "annotations": notes,
+        "shapes": [{**box, "xref": "x", "yref": "y domain"}, {**box, "xref": "x2", "yref": "y2 domain"}],
+    }
+    return go.Figure(data=traces, layout=layout)
 
 
 class _Lanes:
@@ -76,7 +87,7 @@ class _Lanes:
         return [centre - CHAR_ROW / 2, centre + CHAR_ROW / 2]
 
 
-def _hidden(fig: go.Figure, frame: FrameView, lanes: _Lanes) -> None:
+def _hidden(frame: FrameView, lanes: _Lanes) -> go.Heatmap:
     """The hidden cells, the most active unit on top; narrow columns with gaps between them."""
     n, cols = frame.cells.shape  # cols = T + 1, time steps -1 … T-1
     z = np.full((n, 2 * cols - 1), np.nan)
@@ -92,68 +103,69 @@ def _hidden(fig: go.Figure, frame: FrameView, lanes: _Lanes) -> None:
     else:
         scale = {"colorscale": DIVERGING, "zmin": -1.0, "zmax": 1.0, "zmid": 0.0}
         what, bar = "h%{customdata[0]}(%{customdata[1]})", "h"
-    fig.add_trace(go.Heatmap(
-        z=z, x=edges, y=lanes.h_rows, customdata=custom, ygap=1, hoverongaps=False, **scale,
+    return go.Heatmap(
+        z=z, x=edges, y=lanes.h_rows, customdata=custom, ygap=1, hoverongaps=False, **scale, **NET,
         colorbar={"title": {"text": bar}, "len": 0.5, "y": 0.4, "thickness": 12},
         hovertemplate=f"{what} = %{{z:.4g}}<extra></extra>",
-    ), row=2, col=1)
+    )
 
 
-def _char_rows(fig: go.Figure, edges: list[float], chars: list[list[str]], z: np.ndarray,
-               colorscale: str | list, hover: str) -> None:
+def _char_rows(edges: list[float], chars: list[list[str]], z: np.ndarray, colorscale: str | list,
+               hover: str) -> go.Heatmap:
     """Rows of characters (bottom row first) on cells coloured by z in [0, 1]."""
-    fig.add_trace(go.Heatmap(
+    return go.Heatmap(
         z=z, x=list(range(len(chars[0]))), y=edges, text=chars, texttemplate="%{text}",
         textfont={"family": MONO, "size": 15}, zmin=0.0, zmax=1.0, colorscale=colorscale, showscale=False,
-        xgap=3, ygap=2, hovertemplate=hover,
-    ), row=2, col=1)
+        xgap=3, ygap=2, hovertemplate=hover, **NET,
+    )
 
 
-def _inputs(fig: go.Figure, frame: FrameView, lanes: _Lanes) -> None:
-    _char_rows(fig, lanes.row_edges(0), [frame.inputs], np.zeros((1, len(frame.inputs))),
+def _inputs(frame: FrameView, lanes: _Lanes) -> go.Heatmap:
+    return _char_rows(lanes.row_edges(0), [frame.inputs], np.zeros((1, len(frame.inputs))),
                [[0, "#eeeeee"], [1, "#eeeeee"]], "t=%{x}: input x(t) = '%{text}'<extra></extra>")
 
 
-def _outputs(fig: go.Figure, frame: FrameView, lanes: _Lanes) -> None:
+def _outputs(frame: FrameView, lanes: _Lanes) -> list[go.Heatmap | go.Scatter]:
     """The true next characters (coloured by the probability they got, once computed) and the top-k
     candidates, the true one outlined."""
     T = len(frame.targets)
     edges = lanes.row_edges(lanes.target)
     if frame.p_target is None:
-        _char_rows(fig, edges, [frame.targets], np.zeros((1, T)), [[0, "#f5f5f5"], [1, "#f5f5f5"]],
-                   "t=%{x}: the true next character '%{text}'<extra></extra>")
-        return
-    _char_rows(fig, edges, [frame.targets], np.asarray(frame.p_target)[None, :], "Blues",
-               "t=%{x}: the true next character '%{text}' got p = %{z:.3f}<extra></extra>")
+        return [_char_rows(edges, [frame.targets], np.zeros((1, T)), [[0, "#f5f5f5"], [1, "#f5f5f5"]],
+                           "t=%{x}: the true next character '%{text}'<extra></extra>")]
     k = len(frame.top_chars[0])
     text = [[frame.top_chars[t][r] for t in range(T)] for r in reversed(range(k))]  # rank k first
-    _char_rows(fig, lanes.out_edges, text, np.asarray(frame.top_p).T[::-1], "Blues",
-               "t=%{x}: candidate '%{text}' p = %{z:.3f}<extra></extra>")
     hit_t, hit_r = np.nonzero(np.asarray(frame.top_is_target))
     centres = [(a + b) / 2 for a, b in zip(lanes.out_edges, lanes.out_edges[1:], strict=False)]
-    fig.add_trace(go.Scatter(
-        x=hit_t.tolist(), y=[centres[k - 1 - r] for r in hit_r], mode="markers", hoverinfo="skip",
-        marker={"symbol": "square-open", "size": 21, "line": {"width": 3}, "color": HIGHLIGHT},
-    ), row=2, col=1)
+    return [
+        _char_rows(edges, [frame.targets], np.asarray(frame.p_target)[None, :], "Blues",
+                   "t=%{x}: the true next character '%{text}' got p = %{z:.3f}<extra></extra>"),
+        _char_rows(lanes.out_edges, text, np.asarray(frame.top_p).T[::-1], "Blues",
+                   "t=%{x}: candidate '%{text}' p = %{z:.3f}<extra></extra>"),
+        go.Scatter(x=hit_t.tolist(), y=[centres[k - 1 - r] for r in hit_r], mode="markers", hoverinfo="skip",
+                   marker={"symbol": "square-open", "size": 21, "line": {"width": 3}, "color": HIGHLIGHT},
+                   **NET),
+    ]
 
 
-def _arrows(fig: go.Figure, frame: FrameView, lanes: _Lanes) -> None:
+def _arrows(frame: FrameView, lanes: _Lanes) -> list[dict]:
     """U, W and V: faint where nothing flows yet, dark where the forward pass has gone, purple and
-    as wide as what they carry in the backward pass."""
+    as wide as what they carry in the backward pass; and their letters."""
     back = frame.backward
     u_tail, u_head = CHAR_ROW / 2 + 0.15, lanes.h_bottom - 0.15
+    notes = []
     for t in range(len(frame.inputs)):
-        _arrow(fig, (t, u_tail), (t, u_head), frame.u[t], False)
-        _arrow(fig, (t - 1 + 0.22, lanes.w), (t - 0.22, lanes.w), frame.w[t], back)
-        _arrow(fig, (t, lanes.h_top + 0.15), (t, lanes.out_bottom - 0.15), frame.v[t], back)
+        notes += [_arrow((t, u_tail), (t, u_head), frame.u[t], False),
+                  _arrow((t - 1 + 0.22, lanes.w), (t - 0.22, lanes.w), frame.w[t], back),
+                  _arrow((t, lanes.h_top + 0.15), (t, lanes.out_bottom - 0.15), frame.v[t], back)]
     for text, x, y in (("U", -1, (u_tail + u_head) / 2), ("W", -1, lanes.w),
                        ("V", -1, lanes.out_bottom - LANE / 2)):
-        fig.add_annotation(x=x, y=y, text=f"<b>{text}</b>", showarrow=False, font={"size": 14},
-                           xref="x2", yref="y2")
+        notes.append({"x": x, "y": y, "text": f"<b>{text}</b>", "showarrow": False, "font": {"size": 14},
+                      "xref": "x2", "yref": "y2"})
+    return notes
 
 
-def _arrow(fig: go.Figure, tail: tuple[float, float], head: tuple[float, float], strength: float,
-           backward: bool) -> None:
+def _arrow(tail: tuple[float, float], head: tuple[float, float], strength: float, backward: bool) -> dict:
     if math.isnan(strength):
         color, width = FAINT, 1.0
     elif backward:
@@ -162,22 +174,17 @@ def _arrow(fig: go.Figure, tail: tuple[float, float], head: tuple[float, float],
         color, width = ACTIVE, 1.5
     if backward:
         tail, head = head, tail
-    fig.add_annotation(x=head[0], y=head[1], ax=tail[0], ay=tail[1], xref="x2", yref="y2", axref="x2",
-                       ayref="y2", showarrow=True, arrowhead=2, arrowsize=max(0.5, 1.2 / math.sqrt(width)),
-                       arrowwidth=width, arrowcolor=color, text="")
+    return {"x": head[0], "y": head[1], "ax": tail[0], "ay": tail[1], "xref": "x2", "yref": "y2",
+            "axref": "x2", "ayref": "y2", "showarrow": True, "arrowhead": 2, "arrowwidth": width,
+            "arrowcolor": color, "arrowsize": max(0.5, 1.2 / math.sqrt(width)), "text": ""}
 
 
 BAR_COLORS = {"state": ACTIVE, "loss": "#d62728", "gradient": BACK}
 
 
-def _bars(fig: go.Figure, frame: FrameView) -> None:
-    """A bar per time step, titled inside the panel (NaN: not computed yet)."""
+def _bars(frame: FrameView) -> go.Bar:
+    """A bar per time step (NaN: not computed yet); its title goes above the panel."""
     T = len(frame.inputs)
     y = np.full(T, np.nan) if frame.bars is None else np.asarray(frame.bars, dtype=float)
-    fig.add_trace(go.Bar(x=list(range(T)), y=y, marker={"color": BAR_COLORS.get(frame.bars_kind, ACTIVE)},
-                         customdata=frame.inputs,
-                         hovertemplate="t=%{x} ('%{customdata}'): %{y:.4g}<extra></extra>"), row=1, col=1)
-    fig.update_yaxes(rangemode="tozero", nticks=3, visible=frame.bars is not None, row=1, col=1)
-    if frame.bars_title:
-        fig.add_annotation(text=frame.bars_title, x=0, y=1, xref="x domain", yref="y domain", xanchor="left",
-                           yanchor="bottom", showarrow=False, font={"size": 13})
+    return go.Bar(x=list(range(T)), y=y, marker={"color": BAR_COLORS.get(frame.bars_kind, ACTIVE)},
+                  customdata=frame.inputs, hovertemplate="t=%{x} ('%{customdata}'): %{y:.4g}<extra></extra>")

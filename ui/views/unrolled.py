@@ -41,18 +41,23 @@ class PreviewRead:
     config: TrainConfig
     streams: int
     optimizer: type[Optimizer]  # its class: its update rule, docstring and constants
-    trainer_id: int             # which trainer (a Reset or a loaded model makes a new one)
+    key: PreviewKey
 
-    @property
-    def key(self) -> tuple[int, int]:
-        """Which step of which trainer this is."""
-        return self.trainer_id, self.preview.step
+
+PreviewKey = tuple[int, int, TrainConfig, str, int]
+
+
+def preview_key(trainer: Trainer) -> PreviewKey:
+    """What the next step depends on besides the weights, which only a step or a new trainer (a
+    Reset, a loaded model, another text) changes: which trainer, its next step, its settings (a new
+    learning rate changes the update), its text. Run under the lock."""
+    return id(trainer), trainer.step_count + 1, trainer.config, trainer.corpus.name, len(trainer.corpus)
 
 
 def read_preview(trainer: Trainer) -> PreviewRead:
     """The trainer's next step, not taken (run under the lock: peek only computes on copies)."""
     return PreviewRead(trainer.peek(), trainer.corpus.vocab, trainer.config, trainer.streams,
-                       type(trainer.optimizer), id(trainer))
+                       type(trainer.optimizer), preview_key(trainer))
 
 
 # --- the view of one stream ---------------------------------------------------------------------

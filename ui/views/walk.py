@@ -11,7 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ui.views.unrolled import BACKWARD, CHUNK, FORWARD, SOFTMAX, STEP, UPDATE, PreviewRead, StepCheck
+from ui.views.unrolled import (
+    BACKWARD,
+    CHUNK,
+    FORWARD,
+    SOFTMAX,
+    STEP,
+    UPDATE,
+    PreviewKey,
+    StepCheck,
+    UnrolledView,
+)
 
 TICK_S = 0.4      # seconds per beat while the iteration plays: one time step, or part of a dwell
 DWELL_TICKS = 5   # beats spent on a phase without time steps (the chunk, clipping, the update)
@@ -32,33 +42,44 @@ def entry_t(phase: int, t: int, steps: int, forward: bool) -> int:
 
 @dataclass(frozen=True)
 class TakenStep:
-    read: PreviewRead   # the step as the walk showed it
-    check: StepCheck    # the trainer's weights against the ones shown
+    view: UnrolledView   # the step as the walk showed it (the stream shown then)
+    check: StepCheck     # the trainer's weights against the ones shown
     message: str | None  # the session's word when the trainer did not take it (a divergence)
 
 
 @dataclass
 class Walk:
-    key: tuple[int, int] | None = None  # (trainer, step) whose phases are shown
+    key: PreviewKey | None = None        # the trainer's next step whose phases are shown
     phase: int = CHUNK
     t: int = 0
     playing: bool = False
     dwell: int = 0                       # beats spent on the current phase while playing
     taken: TakenStep | None = None       # at STEP: the step taken and its check
-    started_over: bool = False           # the trainer moved on under the walk (say so once)
+    started_over: bool = False           # the trainer changed under the walk (say so once)
     redraw: bool = False                 # the whole app must run again (the sidebar's step count)
+    _view: tuple[PreviewKey, int, UnrolledView] | None = None  # the last view computed, by stream
 
-    def follow(self, key: tuple[int, int], steps: int) -> None:
-        """Stay on the trainer's next step. When the trainer moved on under the walk (training
-        played, the sidebar's Step, Reset, a loaded model), start over at its new next step; after
-        the step is taken, stay on it until the user moves on."""
+    def follow(self, key: PreviewKey, steps: int) -> None:
+        """Stay on the trainer's next step. When the trainer changed under the walk (training
+        played, the sidebar's Step, new settings, Reset, a loaded model), start over at its new next
+        step; after the step is taken, stay on it until the user moves on."""
         self.t = min(self.t, steps - 1)
         if self.key == key or (self.phase == STEP and self.taken is not None):
             return
         if self.key is not None:
-            self.started_over = True
+            self.started_over = self.phase != CHUNK  # (at the chunk nothing shown is lost)
             self.phase, self.t, self.dwell, self.playing = CHUNK, 0, 0, False
         self.key, self.taken = key, None
+
+    def view(self, key: PreviewKey, stream: int) -> UnrolledView | None:
+        """The view of this step and stream if it was computed already (the numbers of a step do
+        not change until the key does)."""
+        if self._view is not None and self._view[:2] == (key, stream):
+            return self._view[2]
+        return None
+
+    def keep(self, key: PreviewKey, stream: int, view: UnrolledView) -> None:
+        self._view = (key, stream, view)
 
     def took(self, taken: TakenStep) -> None:
         """The step was taken (or refused by the trainer): show it, stop playing."""
@@ -92,4 +113,3 @@ class Walk:
         elif p < UPDATE:
             self.go(p + 1, steps)
         return False
-

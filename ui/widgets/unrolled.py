@@ -12,32 +12,49 @@ from __future__ import annotations
 import streamlit as st
 
 from ui.state import AppState, set_widget_values, widget_value
-from ui.views.unrolled import CHUNK, PHASES, STEP, UPDATE, PreviewRead, read_preview, step_check
+from ui.views.unrolled import (
+    CHUNK,
+    PHASES,
+    STEP,
+    UPDATE,
+    UnrolledView,
+    preview_key,
+    read_preview,
+    step_check,
+    unrolled_view,
+)
 from ui.views.walk import TakenStep
 
 PHASE_KEY, T_KEY, STREAM_KEY = "unrolled_phase", "unrolled_t", "unrolled_stream"
 
 
-def prepare(state: AppState, ticking: bool) -> tuple[PreviewRead, bool]:
-    """At the top of every run of the page's fragment: the step to show (the trainer's next, or
-    the one just taken), the walk kept on it, and one beat of play when `ticking` (the fragment
-    runs on a timer while playing). Also whether the whole app must run again: play started or
-    stopped (the timer is set on a full run) or a step was taken (the sidebar's step count)."""
-    walk = state.walk
-    read = state.session.read(read_preview)
-    T = read.config.seq_len
-    walk.follow(read.key, T)
-    if walk.playing and ticking and walk.tick(T):
+def prepare(state: AppState, ticking: bool) -> tuple[UnrolledView, bool]:
+    """At the top of every run of the page's fragment: the walk kept on the trainer's next step,
+    one beat of play when `ticking` (the fragment runs on a timer while playing), and the view to
+    show (the next step's, or the one just taken). Also whether the whole app must run again: play
+    started or stopped (the timer is set on a full run) or a step was taken (the sidebar)."""
+    session, walk = state.session, state.walk
+    key = session.read(preview_key)
+    walk.follow(key, key[2].seq_len)
+    if walk.playing and ticking and walk.tick(key[2].seq_len):
         take_step(state)
     rerun = walk.redraw or walk.playing != ticking
     walk.redraw = False
-    shown = walk.taken.read if walk.phase == STEP and walk.taken is not None else read
-    return shown, rerun
+    if walk.phase == STEP and walk.taken is not None:
+        return walk.taken.view, rerun
+    stream = int(widget_value(STREAM_KEY) or 0)
+    view = walk.view(key, stream)
+    if view is None:  # a new step or stream: peek (the numbers of a step do not change)
+        read = session.read(read_preview)
+        walk.follow(read.key, read.config.seq_len)  # in case it moved on meanwhile
+        view = unrolled_view(read, stream)
+        walk.keep(read.key, stream, view)
+    return view, rerun
 
 
 def take_step(state: AppState) -> None:
     """Take the step the walk shows: through the session, then compare the trainer's weights with
-    the preview's. If the trainer has moved on since (training played meanwhile), nothing is taken
+    the preview's. If the trainer has changed since (training played meanwhile), nothing is taken
     and the walk starts over at the new step."""
     session, walk = state.session, state.walk
     session.pause()
@@ -48,7 +65,8 @@ def take_step(state: AppState) -> None:
         return
     session.step_once()
     check = session.read(lambda trainer: step_check(trainer, read.preview))
-    walk.took(TakenStep(read, check, None if check.taken else session.message))
+    view = unrolled_view(read, int(widget_value(STREAM_KEY) or 0))
+    walk.took(TakenStep(view, check, None if check.taken else session.message))
 
 
 # --- callbacks: each stops playing and pauses training -------------------------------------------
@@ -113,9 +131,9 @@ def toggle_play(state: AppState) -> None:
 # --- the widgets ----------------------------------------------------------------------------------
 
 
-def walk_controls(state: AppState, streams: int) -> int:
+def walk_controls(state: AppState, streams: int) -> None:
     """Previous, Next, Play the iteration, the phase and (with several streams) the stream, in one
-    row; returns the stream to show."""
+    row (prepare() reads the stream's value: the view is computed before the row is drawn)."""
     walk = state.walk
     set_widget_values(**{PHASE_KEY: walk.phase, T_KEY: walk.t})
     next_label, next_help = {
@@ -137,13 +155,13 @@ def walk_controls(state: AppState, streams: int) -> int:
                          key=PHASE_KEY, required=True, on_change=pick_phase, args=(state,),
                          label_visibility="collapsed", width="stretch")
     if streams <= 1:
-        return 0
+        return
     if (widget_value(STREAM_KEY) or 0) > streams - 1:
         set_widget_values(**{STREAM_KEY: streams - 1})
-    return int(c5.selectbox("Stream", range(streams), key=STREAM_KEY, format_func=lambda s: f"stream {s}",
-                            label_visibility="collapsed",
-                            help=f"Training reads {streams} streams of the text at once: which one to "
-                                 "show (the step is the same for all)."))
+    c5.selectbox("Stream", range(streams), key=STREAM_KEY, format_func=lambda s: f"stream {s}",
+                 label_visibility="collapsed", disabled=walk.phase == STEP,
+                 help=f"Training reads {streams} streams of the text at once: which one to show "
+                      "(the step is the same for all).")
 
 
 def time_slider(state: AppState, labels: list[str]) -> None:
