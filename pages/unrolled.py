@@ -37,7 +37,7 @@ def walk_through() -> None:
                         config={"displayModeBar": False})
         controls.time_slider(state, view.inputs)
     with right:
-        st.markdown(f"**{text.title}.** {text.lead}")
+        st.container(key="unrolled_text").markdown(f"**{text.title}.** {text.lead}")
         st.latex(text.equations)
         if walk.started_over:
             st.info("The trainer changed (it trained on, or its settings did): the walk starts over at its "

@@ -37,8 +37,16 @@ def view():
     return view_of()
 
 
-def arrows(fig) -> list:
-    return [a for a in fig.layout.annotations if a.showarrow]
+def arrows(fig) -> list[tuple[str, float, tuple[float, float], tuple[float, float]]]:
+    """(colour, width, tail, head) of every arrow: the line traces' segments, head at the marker."""
+    found = []
+    for tr in fig.data:
+        if tr.type == "scatter" and tr.mode == "lines+markers":
+            assert tr.marker.symbol == "arrow" and tr.marker.angleref == "previous"
+            for i in range(0, len(tr.x), 3):
+                assert tr.x[i + 2] is None and tr.marker.size[i] == 0 < tr.marker.size[i + 1]
+                found.append((tr.line.color, tr.line.width, (tr.x[i], tr.y[i]), (tr.x[i + 1], tr.y[i + 1])))
+    return found
 
 
 def fig_bars_title(fig) -> str | None:
@@ -71,14 +79,14 @@ def test_the_rows_are_labelled_as_in_the_article(view):
     assert tuple(view.inputs) in texts and tuple(view.targets) in texts
     top = next(tr for tr in heatmaps(fig) if tr.text is not None and len(tr.text) == 3)
     assert [row[0] for row in top.text] == view.top_chars[0][::-1]  # rank 3 at the bottom
-    outlined = next(tr for tr in fig.data if tr.type == "scatter")
+    outlined = next(tr for tr in fig.data if tr.type == "scatter" and tr.mode == "markers")
     assert len(outlined.x) == int(view.top_is_target.sum())
     assert "∂L/∂h(t)" in list(unrolled_figure(frame_view(view, BACKWARD, 3)).layout.yaxis2.ticktext)
 
 
 def test_the_candidates_appear_with_the_softmax(view):
     before = unrolled_figure(frame_view(view, FORWARD, 9))
-    assert not any(tr.type == "scatter" for tr in before.data)
+    assert not any(tr.type == "scatter" and tr.mode == "markers" for tr in before.data)
     assert len(heatmaps(before)) == 3  # hidden, inputs, next characters (not yet coloured)
     assert len(heatmaps(unrolled_figure(frame_view(view, SOFTMAX, 0)))) == 4
 
@@ -98,15 +106,16 @@ def test_arrows_join_every_time_step_and_point_back_in_the_backward_pass(view):
     T = view.T
     fwd = arrows(unrolled_figure(frame_view(view, FORWARD, 2)))
     assert len(fwd) == 3 * T
-    dark = [a for a in fwd if a.arrowcolor == ACTIVE]
+    dark = [a for a in fwd if a[0] == ACTIVE]
     assert len(dark) == 2 * 3  # U and W into t = 0, 1, 2
-    assert all(a.ay < a.y or a.ax < a.x for a in fwd)  # up or to the right
+    assert all(tail[1] < head[1] or tail[0] < head[0] for _, _, tail, head in fwd)  # up or to the right
     back = arrows(unrolled_figure(frame_view(view, BACKWARD, 0)))
-    purple = [a for a in back if a.arrowcolor == BACK]
+    purple = [a for a in back if a[0] == BACK]
     assert len(purple) == 2 * T - 1  # every V, every W but the one into h(-1)
-    assert all(a.ay > a.y or a.ax > a.x for a in purple)  # down or to the left
-    assert len({a.arrowwidth for a in purple}) > 3  # as wide as what they carry
-    assert sum(a.arrowcolor == FAINT for a in back) == T + 1  # U, and W into h(-1)
+    assert all(tail[1] > head[1] or tail[0] > head[0] for _, _, tail, head in purple)  # down or left
+    assert len({width for _, width, _, _ in purple}) > 2  # as wide as what they carry
+    assert max(width for _, width, _, _ in purple) == 6.0
+    assert sum(a[0] == FAINT for a in back) == T + 1  # U, and W into h(-1)
 
 
 def test_long_chunks_draw_no_arrows_and_stay_labelled():

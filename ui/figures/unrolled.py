@@ -35,7 +35,9 @@ def unrolled_figure(frame: FrameView, height: int = HEIGHT) -> go.Figure:
     k = 0 if frame.top_chars is None else len(frame.top_chars[0])
     lanes = _Lanes(len(frame.units), k or 3)
     traces = [_hidden(frame, lanes), _inputs(frame, lanes), *_outputs(frame, lanes), _bars(frame)]  # data[0]
-    notes = _arrows(frame, lanes) if T <= MAX_ARROW_STEPS else []
+    notes = _letters(lanes)
+    if T <= MAX_ARROW_STEPS:
+        traces += _arrows(frame, lanes)
     if frame.bars_title:
         notes.append({"text": frame.bars_title, "x": 0, "y": 1, "xref": "x domain", "yref": "y domain",
                       "xanchor": "left", "yanchor": "bottom", "showarrow": False, "font": {"size": 13}})
@@ -43,7 +45,6 @@ def unrolled_figure(frame: FrameView, height: int = HEIGHT) -> go.Figure:
     box = {"type": "rect", "x0": frame.t - 0.5, "x1": frame.t + 0.5, "y0": 0, "y1": 1,
            "line": {"color": HIGHLIGHT, "width": 2}, "fillcolor": "rgba(0,0,0,0)", "layer": "above"}
     x_range = [-1.6, T - 0.5]
-    # One layout, validated once: plotly re-validates every annotation before on each add_annotation.
     layout = {
         "height": height, "margin": {"l": 70, "r": 10, "t": 22, "b": 24}, "showlegend": False,
         "plot_bgcolor": "white", "hoverlabel": {"font": {"family": MONO}},
@@ -148,35 +149,46 @@ def _outputs(frame: FrameView, lanes: _Lanes) -> list[go.Heatmap | go.Scatter]:
     ]
 
 
-def _arrows(frame: FrameView, lanes: _Lanes) -> list[dict]:
-    """U, W and V: faint where nothing flows yet, dark where the forward pass has gone, purple and
-    as wide as what they carry in the backward pass; and their letters."""
-    back = frame.backward
+def _arrows(frame: FrameView, lanes: _Lanes) -> list[go.Scatter]:
+    """U, W and V between the time steps: faint where nothing flows yet, dark where the forward pass
+    has gone, purple and as wide as what they carry in the backward pass. One line trace per style,
+    heads as arrow markers (a few traces draw much faster than an annotation per arrow)."""
     u_tail, u_head = CHAR_ROW / 2 + 0.15, lanes.h_bottom - 0.15
-    notes = []
+    styles: dict[tuple[str, float], list[tuple[tuple[float, float], tuple[float, float]]]] = {}
     for t in range(len(frame.inputs)):
-        notes += [_arrow((t, u_tail), (t, u_head), frame.u[t], False),
-                  _arrow((t - 1 + 0.22, lanes.w), (t - 0.22, lanes.w), frame.w[t], back),
-                  _arrow((t, lanes.h_top + 0.15), (t, lanes.out_bottom - 0.15), frame.v[t], back)]
-    for text, x, y in (("U", -1, (u_tail + u_head) / 2), ("W", -1, lanes.w),
-                       ("V", -1, lanes.out_bottom - LANE / 2)):
-        notes.append({"x": x, "y": y, "text": f"<b>{text}</b>", "showarrow": False, "font": {"size": 14},
-                      "xref": "x2", "yref": "y2"})
-    return notes
+        for tail, head, strength, back in (
+                ((t, u_tail), (t, u_head), frame.u[t], False),
+                ((t - 1 + 0.22, lanes.w), (t - 0.22, lanes.w), frame.w[t], frame.backward),
+                ((t, lanes.h_top + 0.15), (t, lanes.out_bottom - 0.15), frame.v[t], frame.backward)):
+            styles.setdefault(_style(strength, back), []).append((head, tail) if back else (tail, head))
+    traces = []
+    for (color, width), arrows in styles.items():
+        xs, ys, sizes = [], [], []
+        for (x0, y0), (x1, y1) in arrows:
+            xs += [x0, x1, None]
+            ys += [y0, y1, None]
+            sizes += [0, 6 + 2 * width, 0]
+        traces.append(go.Scatter(
+            x=xs, y=ys, mode="lines+markers", line={"color": color, "width": width}, hoverinfo="skip",
+            marker={"symbol": "arrow", "angleref": "previous", "size": sizes, "color": color}, **NET))
+    return traces
 
 
-def _arrow(tail: tuple[float, float], head: tuple[float, float], strength: float, backward: bool) -> dict:
+def _style(strength: float, backward: bool) -> tuple[str, float]:
+    """(colour, line width) of an arrow: backward widths in 6 steps, one trace each."""
     if math.isnan(strength):
-        color, width = FAINT, 1.0
-    elif backward:
-        color, width = BACK, 1.0 + 5.0 * strength
-    else:
-        color, width = ACTIVE, 1.5
+        return FAINT, 1.0
     if backward:
-        tail, head = head, tail
-    return {"x": head[0], "y": head[1], "ax": tail[0], "ay": tail[1], "xref": "x2", "yref": "y2",
-            "axref": "x2", "ayref": "y2", "showarrow": True, "arrowhead": 2, "arrowwidth": width,
-            "arrowcolor": color, "arrowsize": max(0.5, 1.2 / math.sqrt(width)), "text": ""}
+        return BACK, 1.0 + round(5.0 * strength)
+    return ACTIVE, 1.5
+
+
+def _letters(lanes: _Lanes) -> list[dict]:
+    """U, W and V beside their arrows, left of the first time step."""
+    u_mid = (CHAR_ROW / 2 + lanes.h_bottom) / 2
+    return [{"x": -1, "y": y, "text": f"<b>{text}</b>", "showarrow": False, "font": {"size": 14},
+             "xref": "x2", "yref": "y2"}
+            for text, y in (("U", u_mid), ("W", lanes.w), ("V", lanes.out_bottom - LANE / 2))]
 
 
 BAR_COLORS = {"state": ACTIVE, "loss": "#d62728", "gradient": BACK}
