@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 
 from rnn_core import model, optim
-from rnn_core.config import OPTIMIZERS, TrainConfig
-from rnn_core.corpus import Corpus, corpus_from_text
+from rnn_core.config import OPTIMIZERS
+from rnn_core.corpus import corpus_from_text
 from rnn_core.model import PARAM_NAMES
 from rnn_core.optim import CLIP_MODES, make_optimizer
 from rnn_core.trainer import Trainer
+from tests.rnn_support import small_corpus, tiny_config
 from ui.text import visible_char
 from ui.views import phase_text as words
 from ui.views import source
@@ -37,20 +38,10 @@ from ui.views.unrolled import (
 from ui.views.walk import DWELL_TICKS, TakenStep, Walk, entry_t
 
 ROOT = Path(__file__).resolve().parents[1]
-TEXT = ("the cat sat on the mat.\nthe dog sat on the log.\n\ta cat and a dog met on a mat by a log.\n"
-        "the cat ran, the dog ran.\nthen both sat down again.\n") * 3
 
 
-def corpus(text: str = TEXT) -> Corpus:
-    return corpus_from_text(text, name="small", seq_len=10)
-
-
-def config(**changes: object) -> TrainConfig:
-    return TrainConfig(hidden=20, seq_len=10, val_fraction=0.0, seed=3).replace(**changes)
-
-
-def trained(steps: int = 5, text: str = TEXT, **changes: object) -> Trainer:
-    t = Trainer(corpus(text), config(**changes))
+def trained(steps: int = 5, **changes: object) -> Trainer:
+    t = Trainer(small_corpus(), tiny_config(**changes))
     t.run(steps)
     return t
 
@@ -229,7 +220,7 @@ def test_the_step_taken_says_whether_the_weights_are_the_ones_shown(view):
 
 def test_characters_of_any_text_stay_literal_in_the_equations():
     text = "{}$%#&_^~\\" * 6  # a chunk of 10 holds each of LaTeX's special characters
-    trainer = Trainer(corpus_from_text(text, name="odd", seq_len=10), config())
+    trainer = Trainer(corpus_from_text(text, name="odd", seq_len=10), tiny_config())
     view = unrolled_view(read_preview(trainer))
     assert set(view.inputs) == set(text)
     for t in range(view.T):
