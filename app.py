@@ -22,6 +22,7 @@ pages = [
     st.Page("pages/data.py", title="Data", icon=":material/description:"),
     st.Page("pages/train.py", title="Train", icon=":material/monitoring:", default=True),
     st.Page("pages/inspect.py", title="Inspect", icon=":material/visibility:"),
+    st.Page("pages/unrolled.py", title="Unrolled", icon=":material/view_week:"),
     st.Page("pages/sample.py", title="Sample", icon=":material/edit_note:"),
 ]
 nav = st.navigation(pages)

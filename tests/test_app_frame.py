@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from tests.apptest_support import ROOT, app_state_of, new_app, status_of, stop_session
 from ui.widgets.sidebar import live_interval
 
-PAGES = ["pages/data.py", "pages/train.py", "pages/inspect.py", "pages/sample.py"]
+PAGES = ["pages/data.py", "pages/train.py", "pages/inspect.py", "pages/unrolled.py", "pages/sample.py"]
 
 
 def step_in(status: str) -> int:

@@ -4,7 +4,7 @@ import string
 
 import pytest
 
-from ui.text import escape_markdown, one_line, visible_char, visible_text
+from ui.text import escape_markdown, latex_text, one_line, visible_char, visible_text
 
 
 @pytest.mark.parametrize(("ch", "label"), [
@@ -51,3 +51,10 @@ def test_escape_markdown_escapes_every_ascii_punctuation_character() -> None:
 def test_escape_markdown_shortens_only_when_asked() -> None:
     assert escape_markdown("a" * 500) == "a" * 500
     assert escape_markdown("a" * 500, limit=40) == "a" * 39 + "…"
+
+
+def test_latex_text_writes_every_special_character_as_itself() -> None:
+    assert latex_text("a{b}") == r"a\{b\}"
+    assert latex_text("$%#&_") == r"\$\%\#\&\_"
+    assert latex_text("^~\\") == r"\textasciicircum{}\textasciitilde{}\textbackslash{}"
+    assert latex_text("␣é<") == "␣é<"  # everything else as it is

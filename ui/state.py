@@ -14,6 +14,7 @@ from ui.session.limits import ModelTooBigError, check_config
 from ui.session.worker import TrainingSession
 from ui.views.gradcheck import GradCheckResult
 from ui.views.sample import SampleResult
+from ui.views.walk import Walk
 
 _KEY = "unrolled"
 
@@ -35,6 +36,7 @@ class AppState:
     zoom: tuple[int, int, int] | None = None     # the charts' steps: (model_serial, first, last)
     last_sample: SampleResult | None = None      # the Sample page's latest sample
     gradcheck: GradCheckResult | None = None     # the Inspect page's latest gradient check
+    walk: Walk = field(default_factory=Walk)     # the Unrolled page's walk through one step
 
     @property
     def config(self) -> TrainConfig:

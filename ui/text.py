@@ -57,3 +57,13 @@ def format_count(n: float) -> str:
     if n >= 1e6:
         return f"{n / 1e6:.2f} M"
     return f"{n:,.0f}"
+
+
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "%": r"\%", "#": r"\#",
+                  "&": r"\&", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}"}
+
+
+def latex_text(text: str) -> str:
+    """Text made literal inside LaTeX's \\text{} or \\texttt{} (st.latex, KaTeX): every character
+    that LaTeX would read as a command, group, math or comment written as the character itself."""
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)
