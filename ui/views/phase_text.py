@@ -305,7 +305,7 @@ def phase_source(phase: int, clip_mode: str, optimizer: type[Optimizer]) -> list
                       "off": ('elif mode == "off":', "return grads.alias()")}[clip_mode]
         return [excerpt(optim._clip_flat, start, end)]
     if phase == UPDATE:
-        return [excerpt(optimizer._update, "self._scratch(p)", "out=p_out)")]
+        return [excerpt(optimizer._update, "def _update(", "p += delta")]
     if phase == STEP:
         return [excerpt(Trainer.step, "p, inputs, targets, h0 = self._next_chunk()", "return self._record(")]
     raise ValueError(f"no phase {phase}")
