@@ -8,6 +8,8 @@ import streamlit as st
 from rnn_core.tuning import tune_process
 from ui.state import app_state
 from ui.text import escape_markdown
+from ui.widgets.lessons import lesson_buttons, lesson_note
+from ui.widgets.link import link_panel
 from ui.widgets.model_file import model_file_panel
 from ui.widgets.sidebar import live_interval, refresh_control, server_line, status_text, training_controls
 
@@ -26,12 +28,14 @@ pages = [
     st.Page("pages/sample.py", title="Sample", icon=":material/edit_note:"),
 ]
 nav = st.navigation(pages)
+page_path = nav.url_path  # "" for the default page
 
 with st.sidebar:
     st.markdown("### Unrolled")
     st.caption(f"Corpus: **{escape_markdown(state.corpus.name, 40)}** · {len(state.corpus):,} chars · "
                f"{len(state.corpus.vocab)} symbols")
-    training_controls(state)
+    training_controls(state, walking=page_path == "unrolled")
+    lesson_note(state)
 
     @st.fragment(run_every=live_interval(state))
     def sidebar_status() -> None:
@@ -47,6 +51,10 @@ with st.sidebar:
         st.error(state.notice, icon=":material/error:")
         state.notice = None
     refresh_control(state)
+    with st.expander("Lessons", icon=":material/school:"):
+        lesson_buttons(state)
+    with st.expander("Link to this setup", icon=":material/link:"):
+        link_panel(state, page_path)
     with st.expander("Save / load model", icon=":material/save:"):
         model_file_panel(state)
 
@@ -58,4 +66,7 @@ with st.sidebar:
     with st.expander("Server", icon=":material/dns:"):  # for operators, not the audience
         server_status()
 
+if state.link_note:  # what the opening link carried but could not use: shown once
+    st.warning(state.link_note, icon=":material/link_off:")
+    state.link_note = None
 nav.run()

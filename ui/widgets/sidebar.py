@@ -12,6 +12,9 @@ from ui.session.server import SERVER, server_threads
 from ui.state import AppState
 from ui.widgets.train_settings import reset_now
 
+# Streamlit reserves C and R; N for "new weights".
+STEP_KEY, RESET_KEY = "right", "n"
+
 
 def live_interval(state: AppState) -> float | None:
     """run_every for live fragments: the refresh interval while training, None (no polling) when
@@ -19,24 +22,31 @@ def live_interval(state: AppState) -> float | None:
     return state.refresh_s if state.polling else None
 
 
-def training_controls(state: AppState) -> None:
-    """Play / Pause / Step / Reset, keyed play, pause, step, reset. Clicks run callbacks, then a
+def training_controls(state: AppState, walking: bool = False) -> None:
+    """Play / Pause / Step / Reset, keyed play, pause, step, reset, each with a keyboard shortcut
+    (Space, Space, →, N) shown on the button and named in its tooltip. Streamlit ignores them while
+    the focus is in a text field. `walking`: the Unrolled page is open, where ← and → walk through
+    the step's phases (its own buttons), so Step keeps no key there. Clicks run callbacks, then a
     full rerun re-evaluates every fragment's run_every."""
     session = state.session
+    # Space on both: a disabled button's shortcut does not listen, so Space plays when paused and
+    # pauses when playing. No icons: the key's label on the button takes their room.
     c1, c2 = st.columns(2)
-    c1.button("Play", key="play", icon=":material/play_arrow:", type="primary",
+    c1.button("Play", key="play", type="primary", shortcut="space", help="Train continuously (key Space).",
               on_click=session.play, disabled=session.playing, width="stretch")
-    c2.button("Pause", key="pause", icon=":material/pause:", on_click=session.pause,
-              disabled=not session.playing, width="stretch")
-    # No tooltips on these: one over Step or Reset covers Play and Pause above it, and a click on
-    # Play right after Step landed on the tooltip (tests/e2e/test_story.py).
-    c3, c4 = st.columns(2)
-    c3.button("Step", key="step", icon=":material/skip_next:", on_click=session.step_once,
-              width="stretch")
-    c4.button("Reset", key="reset", icon=":material/restart_alt:", on_click=reset_now, args=(state,),
-              width="stretch")
+    c2.button("Pause", key="pause", shortcut="space", help="Pause training (key Space).",
+              on_click=session.pause, disabled=not session.playing, width="stretch")
+    # Between the rows: a tooltip opens above its button, and this keeps Step's and Reset's off Play
+    # and Pause (a click on Play right after Step once landed on Step's tooltip: tests/e2e/test_story.py).
     st.caption("Step: one update, then pause. Reset: new weights from the seed, with the Train "
                "page's settings.")
+    c3, c4 = st.columns(2)
+    c3.button("Step", key="step", shortcut=None if walking else STEP_KEY,
+              help="One update, then pause (key →; on this page → walks through the step instead)."
+              if walking else "One update, then pause (key →).",
+              on_click=session.step_once, width="stretch")
+    c4.button("Reset", key="reset", shortcut=RESET_KEY, help="New weights from the seed (key N).",
+              on_click=reset_now, args=(state,), width="stretch")
 
 
 def status_text(state: AppState) -> str:
