@@ -31,8 +31,8 @@ CHOICES: dict[str, tuple[str, ...]] = {"clip_mode": CLIP_MODES, "optimizer": OPT
 CORPUS_KEY, PRESET_KEY, PRESENTATION_KEY = "corpus_choice", "preset", "presentation"
 LINK_KEYS = (CORPUS_KEY, PRESET_KEY, *SETTING_KEYS, PRESENTATION_KEY)
 UPLOAD_LABEL = "Your own text file (upload below)"  # the Data page's label for an upload
-_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-_WHOLE = re.compile(r"\d+")
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")  # ASCII digits only
+_WHOLE = re.compile(r"[0-9]+")
 _SHOWN = 24  # characters of a rejected value quoted back
 _NOTES = 5   # rejected values named, at most
 
