@@ -145,7 +145,8 @@ def test_html_and_markdown_are_shown_as_text(data):
     data.button(key="confirm_corpus").click().run()
     assert not data.exception
     assert app_state_of(data).corpus.text == content
-    assert data.main.code[-1].value == content.rstrip("\n")  # the preview is a code block: shown, not rendered
+    # The preview is a code block: shown, not rendered.
+    assert data.main.code[-1].value == content.rstrip("\n")
     rendered = [m.value for m in [*data.markdown, *data.subheader, *data.caption, *data.sidebar.caption]]
     shown = [t for t in rendered if "img" in t]
     assert shown, "the file name is shown"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pytest
@@ -55,10 +56,8 @@ def test_every_setting_is_in_bounds_and_a_link_carries_it(lesson):
     setup = lesson.setup
     assert setup.corpus in BUILTINS and setup.preset in PRESETS
     assert check_config(setup.config, len(corpus(setup.corpus).vocab)) == setup.config
-    read = read_link(
-        {k: [v] for k, v in __import__("urllib.parse").parse.parse_qsl(
-            link_url("http://host", "", setup).partition("?")[2])},
-        lambda name: len(corpus(name).vocab))
+    query = parse_qs(urlsplit(link_url("http://host", "", setup)).query)
+    read = read_link(query, lambda name: len(corpus(name).vocab))
     assert read.ignored == () and read.setup == setup
 
 

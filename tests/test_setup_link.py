@@ -56,7 +56,8 @@ def test_a_link_names_only_what_differs_from_the_defaults():
     q = link_query(Setup("zen", DEFAULT_PRESET, PRESETS[DEFAULT_PRESET].replace(seed=3)))
     assert q == {"corpus_choice": corpus_label("zen"), "seed": "3"}
     # A preset's own values are left out: the widgets' defaults are their preset's values.
-    assert link_query(Setup(preset="min-char-rnn", config=PRESETS["min-char-rnn"])) == {"preset": "min-char-rnn"}
+    mcr = Setup(preset="min-char-rnn", config=PRESETS["min-char-rnn"])
+    assert link_query(mcr) == {"preset": "min-char-rnn"}
     assert set(link_query(SETUPS[3])) == {"corpus_choice", *SETTING_KEYS} - {"seq_len", "init", "seed"}
 
 
