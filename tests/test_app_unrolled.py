@@ -3,6 +3,8 @@ are picked, walking pauses training, and the last phase takes exactly the step s
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -13,6 +15,7 @@ from tests.apptest_support import app_state_of, status_of
 from tests.inspect_support import charts, plotly_array
 from ui.views.unrolled import BACKWARD, CHUNK, CLIP, FORWARD, PHASES, SOFTMAX, STEP, UPDATE
 from ui.views.walk import DWELL_TICKS
+from ui.widgets.unrolled import SAME_PRESS_S
 
 PAGE = "pages/unrolled.py"
 CFG = PRESETS[DEFAULT_PRESET]
@@ -159,6 +162,16 @@ def test_stop_stops_the_walk_where_it_is(at: AppTest):
         at.run()
     where = (walk_of(at).phase, walk_of(at).t)
     assert where[0] == FORWARD
+    time.sleep(SAME_PRESS_S)  # a press sooner counts as the same press (next test)
     press(at, "unrolled_play")  # Stop
     at.run()
     assert not walk_of(at).playing and (walk_of(at).phase, walk_of(at).t) == where
+
+
+def test_a_second_click_at_once_is_the_same_press(at: AppTest):
+    """The browser may click a button's outgoing copy too (one key press, two clicks): the second
+    must not undo the first."""
+    press(at, "unrolled_play")
+    assert walk_of(at).playing
+    press(at, "unrolled_play")
+    assert walk_of(at).playing

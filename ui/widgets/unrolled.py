@@ -9,6 +9,8 @@ show it (their values are set from it before they are drawn) and their callbacks
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from ui.state import AppState, set_widget_values, widget_value
@@ -99,11 +101,11 @@ def next_phase(state: AppState) -> None:
 
 
 def pick_phase(state: AppState) -> None:
-    T = _hold(state)
     walk = state.walk
     phase = widget_value(PHASE_KEY)
-    if phase is None or phase == walk.phase:
-        return
+    if walk.playing or phase is None or phase == walk.phase:
+        return  # while playing the control is the walk's (the browser may send back a stale value)
+    T = _hold(state)
     if phase == STEP:
         take_step(state)
     elif walk.phase == STEP:
@@ -113,12 +115,26 @@ def pick_phase(state: AppState) -> None:
 
 
 def pick_t(state: AppState) -> None:
+    t = int(widget_value(T_KEY))
+    if state.walk.playing or t == state.walk.t:
+        return  # while playing the slider is the walk's: a timer rerun may send back its old value
     _hold(state)
-    state.walk.t = int(widget_value(T_KEY))
+    state.walk.t = t
+
+
+# While the walk plays, its fragment redraws the row of buttons several times a second, and the
+# browser keeps the outgoing copy of a button for a moment: one press of its key then clicks both
+# (seen 0.55 s apart on a loaded 2-core machine), which stopped and restarted the walk. A second
+# play/stop within this many seconds is taken as the same press.
+SAME_PRESS_S = 1.5
 
 
 def toggle_play(state: AppState) -> None:
     walk = state.walk
+    now = time.monotonic()
+    if now - walk.toggled_at < SAME_PRESS_S:
+        return
+    walk.toggled_at = now
     playing = walk.playing
     T = _hold(state)
     if playing:
@@ -153,6 +169,7 @@ def walk_controls(state: AppState, streams: int) -> None:
               on_click=toggle_play, args=(state,), width="stretch")
     c4.segmented_control("Phase", options=range(len(PHASES)), format_func=lambda p: f"{p} {PHASES[p]}",
                          key=PHASE_KEY, required=True, on_change=pick_phase, args=(state,),
+                         disabled=walk.playing,
                          label_visibility="collapsed", width="stretch")
     if streams <= 1:
         return
@@ -169,4 +186,5 @@ def time_slider(state: AppState, labels: list[str]) -> None:
     if len(labels) < 2:
         return
     st.select_slider("Time step t", options=range(len(labels)), key=T_KEY, on_change=pick_t, args=(state,),
+                     disabled=state.walk.playing,
                      format_func=lambda t: f"t = {t} · {labels[t]}", label_visibility="collapsed")
