@@ -116,32 +116,35 @@ def pick_phase(state: AppState) -> None:
 
 def pick_t(state: AppState) -> None:
     t = int(widget_value(T_KEY))
-    if state.walk.playing or t == state.walk.t:
-        return  # while playing the slider is the walk's: a timer rerun may send back its old value
+    walk = state.walk
+    if walk.playing or t == walk.t or time.monotonic() - walk.stopped_at < ECHO_S:
+        return  # the slider is the walk's while playing, and its old value may come back after
     _hold(state)
     state.walk.t = t
 
 
 # While the walk plays, its fragment redraws the row of buttons several times a second, and the
-# browser keeps the outgoing copy of a button for a moment: one press of its key then clicks both
-# (seen 0.55 s apart on a loaded 2-core machine), which stopped and restarted the walk. A second
-# play/stop within this many seconds is taken as the same press.
-SAME_PRESS_S = 1.5
+# browser keeps the outgoing copy of a button for a moment: one press of a key can click both
+# copies (seen 0.55 s apart on a loaded 2-core machine). So play and stop are two buttons sharing
+# the key P, each doing one thing (twice is the same as once), never a toggle. A time-step value
+# the browser sends back within this many seconds of a stop is the walk's own, not a pick.
+ECHO_S = 1.5
 
 
-def toggle_play(state: AppState) -> None:
+def start_play(state: AppState) -> None:
     walk = state.walk
-    now = time.monotonic()
-    if now - walk.toggled_at < SAME_PRESS_S:
+    if walk.playing:
         return
-    walk.toggled_at = now
-    playing = walk.playing
     T = _hold(state)
-    if playing:
-        return
     if walk.phase == STEP:
         walk.next_walk(CHUNK, T)
     walk.playing, walk.dwell = True, 0
+
+
+def stop_play(state: AppState) -> None:
+    if state.walk.playing:
+        _hold(state)
+        state.walk.stopped_at = time.monotonic()
 
 
 # --- the widgets ----------------------------------------------------------------------------------
@@ -162,11 +165,15 @@ def walk_controls(state: AppState, streams: int) -> None:
               disabled=walk.phase in (CHUNK, STEP), width="stretch")
     c2.button(next_label, key="unrolled_next", icon=":material/arrow_forward:", shortcut="right",
               help=next_help, on_click=next_phase, args=(state,), type="primary", width="stretch")
-    c3.button("Stop" if walk.playing else "Play the iteration", key="unrolled_play",
-              icon=":material/stop:" if walk.playing else ":material/play_arrow:", shortcut="p",
-              help=("Plays the walk: one time step at a time, the other phases for a moment each, "
-                    "and takes the step at the end (key P)."),
-              on_click=toggle_play, args=(state,), width="stretch")
+    if walk.playing:
+        c3.button("Stop", key="unrolled_stop", icon=":material/stop:", shortcut="p",
+                  help="Stops the walk where it is (key P).", on_click=stop_play, args=(state,),
+                  width="stretch")
+    else:
+        c3.button("Play the iteration", key="unrolled_play", icon=":material/play_arrow:", shortcut="p",
+                  help=("Plays the walk: one time step at a time, the other phases for a moment each, "
+                        "and takes the step at the end (key P)."),
+                  on_click=start_play, args=(state,), width="stretch")
     c4.segmented_control("Phase", options=range(len(PHASES)), format_func=lambda p: f"{p} {PHASES[p]}",
                          key=PHASE_KEY, required=True, on_change=pick_phase, args=(state,),
                          disabled=walk.playing,
