@@ -15,6 +15,7 @@ import math
 import numpy as np
 import pytest
 
+import rnn_core.model as rnn_cell
 import rnn_core.trainer as trainer_module
 from bench.minchar import GIST, MinCharRNN, from_gist, lossFun, to_gist
 from rnn_core.config import NEEDS_RESET, PRESETS, ConfigError, TrainConfig
@@ -319,7 +320,7 @@ def test_settings_that_need_a_new_model_are_rejected(key):
     trainer.run(2)
     config, weights = trainer.config, trainer.snapshot_params()
     new = {"hidden": 20, "seq_len": 5, "batch": 2, "dtype": "float32", "init": "randn", "seed": 9,
-           "optimizer": "adam", "val_fraction": 0.2}[key]
+           "optimizer": "adam", "val_fraction": 0.2, "cell": "lstm"}[key]
     with pytest.raises(ConfigError, match=key):
         trainer.apply_live(**{key: new})
     assert trainer.config == config and trainer.step_count == 2
@@ -468,18 +469,19 @@ def test_peek_tells_when_the_step_would_diverge(losses):
 
 class Losses:
     """Scales the chunk losses the trainer sees (the gradients stay real): factor 1000 is a loss
-    that exploded, 3 a run doing worse than a uniform guess."""
+    that exploded, 3 a run doing worse than a uniform guess. The trainer calls its cell's forward
+    (the RNN's: rnn_core.model.forward)."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.factor = 1.0
-        real = trainer_module.forward
+        real = rnn_cell.forward
 
         def scaled(*args, **kwargs):
             fw = real(*args, **kwargs)
             fw.losses *= self.factor
             return fw
 
-        monkeypatch.setattr(trainer_module, "forward", scaled)
+        monkeypatch.setattr(rnn_cell, "forward", scaled)
 
 
 @pytest.fixture
@@ -531,18 +533,18 @@ def test_the_loss_recorded_with_a_snapshot_decides_whether_it_is_healthy(losses)
 def test_non_finite_gradients_are_a_divergence(monkeypatch):
     trainer = Trainer(small_corpus(), tiny_config(), snapshot_every=2)
     trainer.run(3)
-    real_gradients = trainer_module.gradients
+    real_gradients = rnn_cell.gradients
 
     def inf_gradients(params, fw, out=None):
         grads, dh = real_gradients(params, fw, out)
         grads["V"][0, 0] = np.inf
         return grads, dh
 
-    monkeypatch.setattr(trainer_module, "gradients", inf_gradients)
+    monkeypatch.setattr(rnn_cell, "gradients", inf_gradients)
     with pytest.raises(DivergenceError) as info:
         trainer.step()
     assert (info.value.kind, info.value.step, info.value.back_to) == ("gradients_not_finite", 4, 2)
-    monkeypatch.setattr(trainer_module, "gradients", real_gradients)
+    monkeypatch.setattr(rnn_cell, "gradients", real_gradients)
     assert trainer.step().step == 3
 
 
