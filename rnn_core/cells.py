@@ -107,15 +107,17 @@ def param_count(cell: str, H: int, K: int) -> int:
     return sum(math.prod(shape) for shape in get(cell).param_shapes(H, K).values())
 
 
-# Numbers per character (per t and stream) a training step holds at its peak, beyond the K * 5
-# of the logits, softmax and dy: (a, b) means a * H + b * K. Measured with tracemalloc against the
-# arrays each forward and backward allocates (tests/test_cells.py checks they are upper bounds).
-_STEP_NUMBERS = {"rnn": (8, 5), "lstm": (34, 5), "gru": (26, 5)}
+# Numbers per character (per t and stream) that a training step holds at its peak, per hidden
+# unit: activations, their derivatives and dL/dh (the RNN's h, dh, dz; the LSTM's four gates and
+# their gradients, s and tanh(s); the GRU's three gates, W h(t-1) and the gradients). Measured
+# with tracemalloc (tests/test_cells.py checks the estimate stays above the measured peak).
+_PER_CHAR_H = {"rnn": 4, "lstm": 21, "gru": 18}
 
 
-def step_count_estimate(cell: str, T: int, B: int, H: int, K: int) -> int:
-    """An upper estimate of the numbers one training step (forward and backward over a chunk of
-    T characters in B streams) holds at once, for a memory guard; weights, gradients and the
-    optimizer's state not included (see param_count)."""
-    per_h, per_k = _STEP_NUMBERS[get(cell).NAME]
-    return T * B * (per_h * H + per_k * K)
+def step_floats(cell: str, T: int, B: int, H: int, K: int) -> int:
+    """An upper estimate of the numbers (floats of the configured dtype) that one training step
+    allocates at its peak, for a memory guard: T * B * (per-cell * H + 5 K) for the activations,
+    the logits, softmax and dy, plus 3 * param_count for the copies of the weights and gradients
+    a step makes (transposes, clipping). The weights, gradients, snapshots and optimizer state
+    themselves are not included (each is param_count numbers)."""
+    return T * B * (_PER_CHAR_H[get(cell).NAME] * H + 5 * K) + 3 * param_count(cell, H, K)
