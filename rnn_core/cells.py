@@ -74,7 +74,7 @@ class Cell(Protocol):
         per loss term (the itemized gradients of rnn_core/reach.py)."""
 
 
-CELLS: dict[str, Cell] = {"rnn": model, "lstm": lstm, "gru": gru}  # type: ignore[dict-item]
+CELLS: dict[str, Cell] = {"rnn": model, "lstm": lstm, "gru": gru}
 CELL_NAMES = tuple(CELLS)
 
 

@@ -12,6 +12,8 @@ as one matrix U (G*H, K) without a copy (`rnn_core.layout.stacked`), likewise W 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from rnn_core.layout import FlatParams
@@ -23,18 +25,18 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * z))
 
 
-def param_names(gates: str) -> tuple[str, ...]:
-    """U_G for every gate G, then W_G, V, b_G, c: e.g. gates "zrn" -> U_z, U_r, U_n, W_z, ..."""
+def param_names(gates: Sequence[str]) -> tuple[str, ...]:
+    """U_G for every gate G, then W_G, V, b_G, c: e.g. gates r, z, n -> U_r, U_z, U_n, W_r, ..."""
     return (*(f"U_{g}" for g in gates), *(f"W_{g}" for g in gates), "V",
             *(f"b_{g}" for g in gates), "c")
 
 
-def param_shapes(gates: str, H: int, K: int) -> dict[str, tuple[int, ...]]:
+def param_shapes(gates: Sequence[str], H: int, K: int) -> dict[str, tuple[int, ...]]:
     shape = {"U": (H, K), "W": (H, H), "V": (K, H), "b": (H,), "c": (K,)}
     return {name: shape[name[0]] for name in param_names(gates)}
 
 
-def init_params(gates: str, H: int, K: int, rng: np.random.Generator, scheme: str,
+def init_params(gates: Sequence[str], H: int, K: int, rng: np.random.Generator, scheme: str,
                 dtype: np.dtype | type, biases: dict[str, float] | None = None) -> FlatParams:
     """Initial weights as the RNN's (rnn_core.model.init_params), drawn in layout order: "uniform"
     U(-1/sqrt(n), 1/sqrt(n)) with n the fan-in (K for U_G, H for W_G and V), "randn" 0.01 * randn.

@@ -103,7 +103,7 @@ def forward(params: Params, inputs: np.ndarray, targets: np.ndarray, h0: np.ndar
         np.multiply(r, wh[t, :, 2], out=n)       # r(t) * (W_n h(t-1))
         n += xz[t, :, 2]                         # + U_n x(t) + b_n
         np.tanh(n, out=n)                        # n(t)
-        h = hs[t + 1]
+        h = hs[t + 1]                            # (B, H)
         np.subtract(hs[t], n, out=h)
         h *= z
         h += n                                   # h(t) = n(t) + z(t) * (h(t-1) - n(t))
