@@ -53,7 +53,6 @@ SNAPSHOT_EVERY = 100  # steps between the snapshots a divergence can go back to
 SNAPSHOTS = 5         # kept in the ring (SnapshotRing), plus the best validation's
 
 
-
 @functools.cache
 def step_columns(param_names: Sequence[str]) -> tuple[str, ...]:
     """The columns of a history row: counters, losses and clipping, then each weight's gradient
