@@ -6,8 +6,11 @@ text is shown with st.code / st.text (never as markdown or HTML); file names are
 
 import streamlit as st
 
-from ui.charts import char_frequency_figure
-from ui.corpus_flow import (
+from ui.figures.corpus import char_frequency_figure
+from ui.state import app_state
+from ui.text import escape_markdown, format_count
+from ui.views.corpus import char_counts, corpus_summary
+from ui.widgets.corpus_flow import (
     UPLOAD_LIMIT_MB,
     cancel_corpus,
     choice_label,
@@ -18,9 +21,6 @@ from ui.corpus_flow import (
     on_choice,
     propose_upload,
 )
-from ui.metrics import char_counts, corpus_summary
-from ui.state import app_state
-from ui.text import escape_markdown, format_count
 
 state = app_state()
 st.header("Data")
@@ -52,7 +52,7 @@ pending = state.pending_corpus
 if pending is not None:
     summary = corpus_summary(pending, preview_chars=400)
     with st.container(border=True, key="pending_corpus"):
-        st.markdown(f"**Switch to “{escape_markdown(display_name(pending))}”?** "
+        st.markdown(f"**Switch to “{escape_markdown(display_name(pending), 80)}”?** "
                     f"{format_count(summary.chars)} characters, {summary.vocab} distinct. "
                     f"This starts a new model: the current one (step "
                     f"{state.session.read(lambda t: t.step_count):,}) and its charts are discarded.")
@@ -65,7 +65,7 @@ if pending is not None:
                   on_click=cancel_corpus, args=(state,), width="stretch")
 
 summary = corpus_summary(state.corpus)
-st.subheader(f"In use: {escape_markdown(display_name(state.corpus))}")
+st.subheader(f"In use: {escape_markdown(display_name(state.corpus), 80)}")
 if summary.description:
     st.caption(summary.description)
 m1, m2, m3, m4 = st.columns(4)

@@ -1,14 +1,28 @@
 """Train page: the hyperparameters, and the live view of training (loss, gradients, throughput,
-the periodic sample). Data shaping is in ui/metrics.py, figures in ui/charts.py."""
+the periodic sample), with what went wrong and the way back. Data shaping is in ui/views/
+(train.py, recovery.py), figures in ui/figures/train.py."""
 
 import streamlit as st
 
-from ui.charts import clipped_spec, grad_norm_spec, loss_spec
-from ui.controls import hyperparameter_controls, live_interval
-from ui.metrics import clipped_frame, compute_rate, grad_norm_frame, loss_frame, metrics_csv, read_train_view
+from ui.figures.train import clipped_spec, grad_norm_spec, loss_spec
 from ui.state import app_state
 from ui.text import format_count
-from ui.train_settings import apply_settings, pending_changes, reset_now
+from ui.views.recovery import overfitting_message, view_overfitting, worse_than_guessing
+from ui.views.train import (
+    clip_threshold,
+    clipped_frame,
+    clipped_title,
+    compute_rate,
+    events_frame,
+    grad_norm_frame,
+    loss_frame,
+    metrics_csv,
+    read_train_view,
+)
+from ui.widgets.rewind import restore_best_button, rewind_panel
+from ui.widgets.sidebar import live_interval
+from ui.widgets.train_settings import apply_settings, hyperparameter_controls, pending_changes, reset_now
+from ui.widgets.zoom import current_zoom, step_navigator
 
 state = app_state()
 st.header("Train")
@@ -28,38 +42,62 @@ top_right.download_button(
 @st.fragment(run_every=live_interval(state))
 def live_view() -> None:
     view = state.session.read(read_train_view)
+    events = state.session.event_items()
     rate = state.session.throughput()
-    c1, c2, c3, c4, c5 = st.columns(5)
-    c1.metric("Step", format_count(view.step))
-    c2.metric("Steps/s", f"{rate[0]:.0f}" if rate else "–",
-              help="Wall-clock rate over the last seconds of training.")
-    c3.metric("Chars/s", format_count(rate[1]) if rate else "–",
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric("Steps/s", f"{rate[0]:.0f}" if rate else "–",
+              help="Wall-clock rate over the last seconds of training (the step itself is in the "
+                   "sidebar's status line).")
+    c2.metric("Chars/s", format_count(rate[1]) if rate else "–",
               help=f"{view.streams} streams × {view.seq_len} characters per step.")
-    smooth = view.history["smooth_bpc"]
-    c4.metric("Smooth loss, bits/char", f"{smooth[-1]:.2f}" if smooth.size else "–",
+    c3.metric("Smooth loss, bits/char", f"{view.smooth_bpc:.2f}",
               help="min-char-rnn's moving average, 0.999 × itself + 0.001 × the chunk's loss, "
-                   f"from a uniform guess's {view.baseline_bpc:.2f}: it trails the chunk losses by "
+                   f"from a uniform guess's {view.uniform_bpc:.2f}: it trails the chunk losses by "
                    "about a thousand steps.")
-    c5.metric("Validation, bits/char", f"{view.last_val_bpc:.2f}" if view.last_val_bpc else "–",
+    c4.metric("Validation, bits/char", f"{view.last_val_bpc:.2f}" if view.last_val_bpc else "–",
               help="On the held-out tail of the text, measured every few hundred steps.")
     compute = compute_rate(view)
     if compute:
         st.caption(f"Compute alone: {compute:.0f} steps/s of training time, "
                    f"{format_count(view.chars_seen)} characters read in {view.train_time:.0f} s.")
 
+    with st.container(key="training_trouble"):
+        worse = worse_than_guessing(view)
+        if worse:
+            st.warning(worse, icon=":material/trending_up:")
+        overfit = view_overfitting(view)
+        if overfit:
+            best_kept = view.best[0] if view.best else None
+            st.warning(overfitting_message(overfit, best_kept), icon=":material/school:")
+            if best_kept is not None:
+                restore_best_button(state, best_kept)
+
+    zoom = current_zoom(state, view)
+    marks = events_frame(events, zoom)
     unit = "bits per character" if bits else "loss per chunk (nats)"
-    with st.container(key="loss_chart"):  # the key names the chart for tests and CSS (.st-key-...)
-        st.vega_lite_chart(loss_frame(view, bits=bits), loss_spec(unit), key="loss_chart", width="stretch")
-    g1, g2 = st.columns([3, 2])
-    with g1:
-        st.markdown("**Gradient norms** per parameter, before and after clipping")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Loss** of each chunk, smoothed, on held-out text (validation), and a uniform guess's")
+        with st.container(key="loss_chart"):  # the key names the chart for tests and CSS (.st-key-...)
+            st.vega_lite_chart(spec=loss_spec(loss_frame(view, bits=bits, zoom=zoom), marks, unit, zoom),
+                               key="loss_chart", width="stretch")
+    with right:
+        st.markdown("**Gradient norm** before and after clipping: all parameters together (thick), "
+                    "each one (thin, dashed after)")
         with st.container(key="grad_norm_chart"):
-            st.vega_lite_chart(grad_norm_frame(view), grad_norm_spec(), key="grad_norm_chart",
-                               width="stretch")
-    with g2:
-        st.markdown("**Fraction of gradient entries clipped**")
+            spec = grad_norm_spec(grad_norm_frame(view, zoom), marks, clip_threshold(view), zoom)
+            st.vega_lite_chart(spec=spec, key="grad_norm_chart", width="stretch")
+    step_navigator(state, view)
+    st.caption(f"Steps {zoom[0]:,} to {zoom[1]:,} shown: double-click the strip above to see the "
+               "whole run." if zoom else "Drag across the strip above to zoom every chart in on those "
+               "steps.")
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{clipped_title(view)}**")
         with st.container(key="clipped_chart"):
-            st.vega_lite_chart(clipped_frame(view), clipped_spec(), key="clipped_chart", width="stretch")
+            st.vega_lite_chart(spec=clipped_spec(clipped_frame(view, zoom), marks, zoom),
+                               key="clipped_chart", width="stretch")
+    with right:
         latest = state.session.timeline_items()[-1:]
         st.markdown("**Sample** from the current weights"
                     + (f" (step {latest[0].step:,})" if latest else ""))
@@ -71,6 +109,9 @@ def live_view() -> None:
 
 
 live_view()
+
+with st.expander("Rewind", icon=":material/history:"):
+    rewind_panel(state)
 
 with st.expander("Settings", expanded=True, icon=":material/tune:"):
     error = apply_settings(state, hyperparameter_controls(state))

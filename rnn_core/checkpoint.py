@@ -11,10 +11,10 @@ A checkpoint is an .npz readable with np.load(..., allow_pickle=False):
   trainer      0-d str array: {"step", "p", "chars_seen", "smooth_loss", "time"} as JSON (optional)
   h            (B, C) the carried state of every stream: h (B, H); for the LSTM h and its cell
                state s side by side (B, 2H)                                       (optional)
-  before.<param>  the weights before the last update, e.g. before.W               (optional)
+  update.<param>  the change the last update made to each weight, e.g. update.W  (optional)
 With the optional parts present, training resumes exactly where it stopped (Trainer.state() is
-what is saved and Trainer.load_state() what restores it); without before.*, the weights before
-the last update are taken to be the weights themselves.
+what is saved and Trainer.load_state() what restores it); without update.*, no last update is
+known (Inspect shows none until the next step).
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class Checkpoint:
     optimizer_state: dict[str, Params] | None = None  # slot -> param -> array
     trainer: dict[str, Any] | None = None
     h: np.ndarray | None = None
-    params_before: Params | None = None               # the weights before the last update
+    last_update: Params | None = None                 # the last update's change to each weight
 
 
 def to_bytes(trainer: Trainer) -> bytes:
@@ -69,7 +69,7 @@ def to_bytes(trainer: Trainer) -> bytes:
     state = trainer.state()
     names = trainer.param_names
     arrays: dict[str, np.ndarray] = {k: state.params[k] for k in names}
-    arrays.update({f"before.{k}": state.params_before[k] for k in names})
+    arrays.update({f"update.{k}": state.last_update[k] for k in names})
     arrays["vocab"] = np.array(trainer.corpus.vocab.chars)
     arrays["config"] = np.array(trainer.config.to_json())
     arrays["optimizer"] = np.array(json.dumps({"name": state.optimizer.name, "t": state.optimizer.t}))
@@ -196,13 +196,13 @@ def from_bytes(raw: bytes) -> Checkpoint:
     for k in cell.PARAM_NAMES:
         what = f"The weight {k} (hidden {config.hidden}, a vocabulary of {len(vocab)})"
         params[k] = _float_array(arrays.pop(k), what, shapes[k]).astype(config.dtype)
-    before: Params | None = None
-    if any(k.startswith("before.") for k in arrays):
-        before = {}
+    update: Params | None = None
+    if any(k.startswith("update.") for k in arrays):
+        update = {}
         for k in cell.PARAM_NAMES:
-            if f"before.{k}" not in arrays:
-                raise CheckpointError(f"The checkpoint lacks before.{k}.")
-            before[k] = _float_array(arrays.pop(f"before.{k}"), f"The weight before.{k}",
+            if f"update.{k}" not in arrays:
+                raise CheckpointError(f"The checkpoint lacks update.{k}.")
+            update[k] = _float_array(arrays.pop(f"update.{k}"), f"The last update update.{k}",
                                      shapes[k]).astype(config.dtype)
     opt_state: dict[str, Params] | None = None
     if opt_meta is not None:
@@ -219,7 +219,7 @@ def from_bytes(raw: bytes) -> Checkpoint:
         C = cell.carry_size(config.hidden)
         if h.ndim != 2 or h.shape[1] != C:
             raise CheckpointError(f"The hidden state h has shape {h.shape}; it needs (streams, {C}).")
-    return Checkpoint(params, vocab, config, opt_meta, opt_state, trainer_meta, h, before)
+    return Checkpoint(params, vocab, config, opt_meta, opt_state, trainer_meta, h, update)
 
 
 def load(path: str | Path) -> Checkpoint:
@@ -260,8 +260,7 @@ def restore(ckpt: Checkpoint, corpus: Corpus, config: TrainConfig | None = None,
     trainer = Trainer(corpus, config)
     fresh = trainer.state()
     params = {k: ckpt.params[k].astype(trainer.dtype) for k in trainer.param_names}
-    before = params if ckpt.params_before is None else ckpt.params_before
-    state = dataclasses.replace(fresh, params=params, params_before=before)
+    state = dataclasses.replace(fresh, params=params, last_update=ckpt.last_update)
     optimizer_resumed = position_resumed = False
     if (not weights_only and ckpt.optimizer is not None and ckpt.optimizer_state is not None
             and ckpt.optimizer.get("name") == fresh.optimizer.name):

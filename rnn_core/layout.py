@@ -11,9 +11,6 @@ only place that knows how:
   callers go array by array with the same arithmetic (bench/check.py checks both paths agree).
 - `stacked(arrays, names)`: several arrays of one shape as one, stacked along the first axis: a view
   when they lie one after another in a FlatParams (the gated cells' per-gate weights do).
-- `DoubleBuffer`: two FlatParams of one layout, the current values and a spare that an update
-  writes into; `advance()` makes the spare current, so the values before the update stay in
-  `previous` with nothing copied.
 """
 
 from __future__ import annotations
@@ -178,36 +175,6 @@ def all_finite(arrays: Mapping[str, np.ndarray]) -> bool:
         buf = bufs[0]
         # Any NaN or inf makes the sum of squares non-finite; only when it is (or overflowed) is
         # every entry looked at. One dot product is the cheapest full check at batch 1.
-        return math.isfinite(buf.dot(buf)) or bool(np.isfinite(buf).all())
+        with np.errstate(over="ignore", invalid="ignore"):
+            return math.isfinite(buf.dot(buf)) or bool(np.isfinite(buf).all())
     return all(bool(np.isfinite(a).all()) for a in arrays.values())
-
-
-class DoubleBuffer:
-    """Current values and a spare of the same layout. An update writes its result into `spare`;
-    `advance()` makes that current, and the values before it become `previous` (the old current,
-    which the next update overwrites). Nothing is copied: the two buffers trade places."""
-
-    def __init__(self, values: FlatParams) -> None:
-        self._pair = [values, copy_params(values)]
-        self._i = 0  # index of the current values
-
-    @property
-    def current(self) -> FlatParams:
-        return self._pair[self._i]
-
-    @property
-    def spare(self) -> FlatParams:
-        """Where the next update writes; until then, the values before the last `advance()`."""
-        return self._pair[1 - self._i]
-
-    previous = spare
-
-    def advance(self) -> None:
-        """The spare's values become current; the current ones become `previous`."""
-        self._i = 1 - self._i
-
-    def set(self, current: Mapping[str, np.ndarray],
-            previous: Mapping[str, np.ndarray] | None = None) -> None:
-        """Copy values in (previous defaults to current: no update taken yet)."""
-        copy_into(self.current, current)
-        copy_into(self.spare, current if previous is None else previous)

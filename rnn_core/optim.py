@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rnn_core.layout import DoubleBuffer, FlatParams, all_finite, copy_params, flat_buffers
+from rnn_core.layout import FlatParams, copy_into, copy_params, flat_buffers
 from rnn_core.model import Params
 
 Arrays = Sequence[np.ndarray]  # an optimizer's state arrays for one parameter, one per slot
@@ -114,9 +114,8 @@ class OptimizerState:
 
 
 class Optimizer:
-    """Base class. `step` updates the weights and the state in place. The trainer instead calls
-    `propose` (new weights into an array of its choice, the new state into a spare, nothing else
-    changed) and then `commit`, once it has checked the result is finite.
+    """Base class: `step` updates the weights and the state in place, and writes the change it
+    made to each weight into `delta` (the trainer keeps it: Inspect's "last update").
 
     Each slot's state is one vector (a FlatParams), so when the weights and gradients are too (the
     trainer's are), an update is a handful of NumPy calls over all parameters at once instead of a
@@ -129,37 +128,23 @@ class Optimizer:
 
     def __init__(self, params: Params) -> None:
         self.t = 0  # updates taken
-        self._t_update = 0  # the t of the update being computed (Adam's bias correction)
-        self._state = {slot: DoubleBuffer(_zeros_like(params)) for slot in self.slots}
+        self.state: dict[str, Params] = {slot: _zeros_like(params) for slot in self.slots}
         self._work: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
-    @property
-    def state(self) -> dict[str, Params]:
-        """slot -> parameter name -> array (read-only for callers: use load_state to set it)."""
-        return {slot: buf.current for slot, buf in self._state.items()}
-
-    def step(self, params: Params, grads: Params, lr: float) -> None:
-        """Update params and the state in place."""
-        self._t_update = self.t + 1
-        state = self.state
-        self._apply(params, grads, lr, params, state, state)
+    def step(self, params: Params, grads: Params, lr: float, delta: Params | None = None) -> None:
+        """Update params and the state in place; the change to the weights goes to `delta` when
+        given (arrays shaped like params), else to a work array."""
         self.t += 1
-
-    def propose(self, params: Params, grads: Params, lr: float, out: Params) -> None:
-        """The updated weights into `out` and the updated state into a spare; `params` and the
-        state stay as they were until `commit()`."""
-        self._t_update = self.t + 1
-        self._apply(params, grads, lr, out, self.state,
-                    {slot: buf.spare for slot, buf in self._state.items()})
-
-    def proposal_finite(self) -> bool:
-        return all(all_finite(buf.spare) for buf in self._state.values())
-
-    def commit(self) -> None:
-        """The proposed state becomes the state: one update taken."""
-        for buf in self._state.values():
-            buf.advance()
-        self.t += 1
+        lr = float(lr)
+        state = list(self.state.values())
+        bufs = flat_buffers(params, grads, *state, *([delta] if delta is not None else []))
+        if bufs is not None:
+            d = bufs[-1] if delta is not None else self._scratch(bufs[0])[1]
+            self._update(bufs[0], bufs[1], lr, d, bufs[2 : 2 + len(state)])
+        else:
+            for k, p in params.items():
+                d = delta[k] if delta is not None else self._scratch(p)[1]
+                self._update(p, grads[k], lr, d, [s[k] for s in state])
 
     def state_dict(self) -> OptimizerState:
         """A copy of everything needed to resume."""
@@ -171,31 +156,20 @@ class Optimizer:
             raise ValueError(f"optimizer state of {state.name}, not {self.name}")
         if set(state.slots) != set(self.slots):
             raise ValueError(f"{self.name} keeps {self.slots}, got {tuple(state.slots)}")
+
         def shapes(arrays: Params) -> dict[str, tuple[int, ...]]:
             return {k: a.shape for k, a in arrays.items()}
-        for slot, buf in self._state.items():
-            if shapes(state.slots[slot]) != shapes(buf.current):
+
+        for slot, arrays in self.state.items():
+            if shapes(state.slots[slot]) != shapes(arrays):
                 raise ValueError(f"optimizer state {slot} has other shapes than the weights")
-        for slot, buf in self._state.items():
-            buf.set(state.slots[slot])
+        for slot, arrays in self.state.items():
+            copy_into(arrays, state.slots[slot])
         self.t = int(state.t)
 
-    def _apply(self, params: Params, grads: Params, lr: float, out: Params,
-               state: dict[str, Params], state_out: dict[str, Params]) -> None:
-        lr = float(lr)
-        n = len(self.slots)
-        bufs = flat_buffers(params, grads, out, *state.values(), *state_out.values())
-        if bufs is not None:
-            self._update(bufs[0], bufs[1], lr, bufs[2], bufs[3 : 3 + n], bufs[3 + n :])
-        else:
-            for k, p in params.items():
-                self._update(p, grads[k], lr, out[k], [d[k] for d in state.values()],
-                             [d[k] for d in state_out.values()])
-
-    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, p_out: np.ndarray,
-                state: Arrays, state_out: Arrays) -> None:
-        """The new p into p_out, from its gradient g and its state arrays (one per slot, in order)
-        into state_out. Outputs may be the inputs themselves (an update in place)."""
+    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, delta: np.ndarray, state: Arrays) -> None:
+        """p += delta in place, with delta computed from the gradient g and the state arrays (one
+        per slot, in order, updated in place)."""
         raise NotImplementedError
 
     def _scratch(self, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -223,11 +197,9 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, p_out: np.ndarray,
-                state: Arrays, state_out: Arrays) -> None:
-        step, _ = self._scratch(p)
-        np.multiply(lr, g, out=step)
-        np.subtract(p, step, out=p_out)
+    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, delta: np.ndarray, state: Arrays) -> None:
+        np.multiply(-lr, g, out=delta)
+        p += delta
 
 
 class Momentum(Optimizer):
@@ -237,14 +209,12 @@ class Momentum(Optimizer):
     slots = ("velocity",)
     mu = 0.9
 
-    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, p_out: np.ndarray,
-                state: Arrays, state_out: Arrays) -> None:
-        (v,), (v_out,) = state, state_out
-        step, _ = self._scratch(p)
-        np.multiply(v, self.mu, out=v_out)
-        v_out += g
-        np.multiply(lr, v_out, out=step)
-        np.subtract(p, step, out=p_out)
+    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, delta: np.ndarray, state: Arrays) -> None:
+        (v,) = state
+        v *= self.mu
+        v += g
+        np.multiply(-lr, v, out=delta)
+        p += delta
 
 
 class Adagrad(Optimizer):
@@ -253,17 +223,16 @@ class Adagrad(Optimizer):
     name = "adagrad"
     slots = ("mem",)
 
-    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, p_out: np.ndarray,
-                state: Arrays, state_out: Arrays) -> None:
-        (mem,), (mem_out,) = state, state_out
-        tmp, step = self._scratch(p)
+    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, delta: np.ndarray, state: Arrays) -> None:
+        (mem,) = state
+        tmp, _ = self._scratch(p)
         np.multiply(g, g, out=tmp)
-        np.add(mem, tmp, out=mem_out)
-        np.multiply(-lr, g, out=step)
-        np.add(mem_out, self.eps, out=tmp)
+        mem += tmp
+        np.multiply(-lr, g, out=delta)
+        np.add(mem, self.eps, out=tmp)
         np.sqrt(tmp, out=tmp)
-        step /= tmp
-        np.add(p, step, out=p_out)
+        delta /= tmp
+        p += delta
 
     def effective_lr(self, k: str, lr: float) -> np.ndarray:
         return lr / np.sqrt(self.state["mem"][k] + self.eps)
@@ -276,19 +245,18 @@ class RMSProp(Optimizer):
     slots = ("ms",)
     rho = 0.99
 
-    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, p_out: np.ndarray,
-                state: Arrays, state_out: Arrays) -> None:
-        (ms,), (ms_out,) = state, state_out
-        tmp, step = self._scratch(p)
-        np.multiply(ms, self.rho, out=ms_out)
+    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, delta: np.ndarray, state: Arrays) -> None:
+        (ms,) = state
+        tmp, _ = self._scratch(p)
+        ms *= self.rho
         np.multiply(1.0 - self.rho, g, out=tmp)
         tmp *= g
-        ms_out += tmp
-        np.sqrt(ms_out, out=tmp)
+        ms += tmp
+        np.sqrt(ms, out=tmp)
         tmp += self.eps
-        np.multiply(lr, g, out=step)
-        step /= tmp
-        np.subtract(p, step, out=p_out)
+        np.multiply(-lr, g, out=delta)
+        delta /= tmp
+        p += delta
 
     def effective_lr(self, k: str, lr: float) -> np.ndarray:
         return lr / (np.sqrt(self.state["ms"][k]) + self.eps)
@@ -301,25 +269,24 @@ class Adam(Optimizer):
     slots = ("m", "v")
     beta1, beta2 = 0.9, 0.999
 
-    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, p_out: np.ndarray,
-                state: Arrays, state_out: Arrays) -> None:
-        (m, v), (m_out, v_out) = state, state_out
-        tmp, step = self._scratch(p)
+    def _update(self, p: np.ndarray, g: np.ndarray, lr: float, delta: np.ndarray, state: Arrays) -> None:
+        m, v = state
+        tmp, _ = self._scratch(p)
         np.multiply(1.0 - self.beta1, g, out=tmp)
-        np.multiply(m, self.beta1, out=m_out)
-        m_out += tmp
+        m *= self.beta1
+        m += tmp
         np.multiply(1.0 - self.beta2, g, out=tmp)
         tmp *= g
-        np.multiply(v, self.beta2, out=v_out)
-        v_out += tmp
+        v *= self.beta2
+        v += tmp
         # lr * m_hat / (sqrt(v_hat) + eps) with the bias corrections folded into two scalars:
         # = (lr * sqrt(c2) / c1) * m / (sqrt(v) + eps * sqrt(c2)), c = 1 - beta^t.
-        c1, c2 = 1.0 - self.beta1**self._t_update, 1.0 - self.beta2**self._t_update
-        np.sqrt(v_out, out=tmp)
+        c1, c2 = 1.0 - self.beta1**self.t, 1.0 - self.beta2**self.t
+        np.sqrt(v, out=tmp)
         tmp += self.eps * math.sqrt(c2)
-        np.multiply(m_out, lr * math.sqrt(c2) / c1, out=step)
-        step /= tmp
-        np.subtract(p, step, out=p_out)
+        np.multiply(m, -lr * math.sqrt(c2) / c1, out=delta)
+        delta /= tmp
+        p += delta
 
     def effective_lr(self, k: str, lr: float) -> np.ndarray:
         t = max(self.t, 1)

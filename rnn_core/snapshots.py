@@ -20,7 +20,8 @@ from rnn_core.optim import OptimizerState
 @dataclass(frozen=True)
 class TrainerState:
     params: Params            # the weights (the cell's: U, W, V, b, c for the RNN)
-    params_before: Params     # the weights before the last update (== params before any)
+    last_update: Params | None  # the change the last update made to each weight (the weights
+                                # before it are params - last_update); None: none known (zero)
     optimizer: OptimizerState
     p: int                    # position of every stream in its segment
     h: np.ndarray             # (B, C) the state each stream carries into its next chunk: h (B, H),
@@ -34,8 +35,8 @@ class TrainerState:
     def nbytes(self) -> int:
         arrays = [*self.params.values(), self.h]
         arrays += [a for d in self.optimizer.slots.values() for a in d.values()]
-        if self.params_before is not self.params:
-            arrays += list(self.params_before.values())
+        if self.last_update is not None:
+            arrays += list(self.last_update.values())
         return sum(a.nbytes for a in arrays)
 
 

@@ -14,15 +14,19 @@ Cells. The configured cell (config.cell: the article's RNN, an LSTM or a GRU; rn
 does the forward and backward passes; everything else here is the same for every cell. Each
 stream's carried state is the cell's (B, C) carry: h, and for the LSTM its cell state s beside it.
 
-Divergence. A step whose loss or gradients are NaN or infinite, whose loss is far worse than a
-uniform guess, or whose update would make the weights or the optimizer state non-finite, is not
-taken: the trainer goes back to the newest kept snapshot (SnapshotRing) whose loss was healthy and
-raises DivergenceError, whose fields say what happened and where training now stands. The app and
-the CLI word it; training continues from there, e.g. after lowering the learning rate.
+Divergence. A step whose loss or gradients are NaN or infinite, whose gradients are so large that
+their squares could overflow, or whose loss is far worse than a uniform guess, is not taken: the
+trainer goes back to the newest kept snapshot (SnapshotRing) whose loss was healthy and raises
+DivergenceError, whose fields say what happened and where training now stands. The app and the
+CLI word it; training continues from there, e.g. after lowering the learning rate. With finite,
+bounded gradients every optimizer's update is finite (Adagrad, RMSProp and Adam move a weight by
+at most a few times lr), so the update is made in place; the weights are checked again whenever a
+snapshot is taken (an infinite weight can hide in a saturated tanh or gate).
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import math
@@ -36,7 +40,7 @@ from rnn_core import cells
 from rnn_core.config import LIVE_SETTINGS, ConfigError, TrainConfig
 from rnn_core.corpus import Corpus, CorpusError
 from rnn_core.history import History
-from rnn_core.layout import DoubleBuffer, FlatParams, all_finite, copy_params
+from rnn_core.layout import FlatParams, all_finite, copy_into, copy_params
 from rnn_core.model import PARAM_NAMES, Forward, Params
 from rnn_core.optim import ClipStats, Optimizer, clip_gradients, make_optimizer
 from rnn_core.snapshots import Snapshot, SnapshotRing, TrainerState
@@ -204,7 +208,13 @@ class Trainer:
     @property
     def params(self) -> Params:
         """The weights, keyed `param_names` (read them; change them only through load_state)."""
-        return self._weights.current
+        return self._params
+
+    @property
+    def gradient_limit(self) -> float:
+        """A larger global gradient norm counts as a divergence: its squares would come within
+        1e-8 of overflowing the dtype (Adagrad's and Adam's state add them up)."""
+        return math.sqrt(float(np.finfo(self.dtype).max)) * 1e-4
 
     @property
     def param_names(self) -> tuple[str, ...]:
@@ -222,12 +232,11 @@ class Trainer:
         """New weights from the configured seed: the same seed gives the same run."""
         cfg = self.config
         rng = np.random.default_rng(cfg.seed)
-        params = self.cell.init_params(cfg.hidden, self.vocab_size, rng, cfg.init, self.dtype)
-        # The weights and a spare the update writes into (rnn_core/layout.py): after a step,
-        # `previous` holds the weights before it, with nothing copied.
-        self._weights = DoubleBuffer(params)
-        self.optimizer: Optimizer = make_optimizer(cfg.optimizer, params)
-        self._grads = FlatParams.empty(self.cell.param_shapes(cfg.hidden, self.vocab_size), self.dtype)
+        self._params = self.cell.init_params(cfg.hidden, self.vocab_size, rng, cfg.init, self.dtype)
+        self.optimizer: Optimizer = make_optimizer(cfg.optimizer, self._params)
+        shapes = self.cell.param_shapes(cfg.hidden, self.vocab_size)
+        self._grads = FlatParams.empty(shapes, self.dtype)
+        self._delta = FlatParams.zeros(shapes, self.dtype)  # the last update's change to each weight
         self.step_count = 0
         self.chars_seen = 0
         self.train_time = 0.0
@@ -248,12 +257,12 @@ class Trainer:
         self._went_back_to: tuple[int, TrainConfig] | None = None  # by the last divergence
         self._keep_snapshot("start")
 
-    def state(self, with_before: bool = True) -> TrainerState:
-        """A copy of everything needed to continue training exactly. Without `with_before`, the
-        weights before the last update are not copied (params_before is params)."""
-        params = copy_params(self.params)
+    def state(self, with_update: bool = True) -> TrainerState:
+        """A copy of everything needed to continue training exactly, and the last update (not
+        needed to continue: left out, as None, without `with_update`)."""
         return TrainerState(
-            params=params, params_before=copy_params(self._weights.previous) if with_before else params,
+            params=copy_params(self.params),
+            last_update=copy_params(self._delta) if with_update else None,
             optimizer=self.optimizer.state_dict(), p=self.p, h=self.h.copy(), step=self.step_count,
             chars_seen=self.chars_seen, smooth_loss=self.smooth_loss, train_time=self.train_time)
 
@@ -268,7 +277,10 @@ class Trainer:
 
     def _set_state(self, state: TrainerState) -> None:
         shapes = self.cell.param_shapes(self.config.hidden, self.vocab_size)
-        for what, arrays in (("weights", state.params), ("weights before", state.params_before)):
+        checked = [("weights", state.params)]
+        if state.last_update is not None:
+            checked.append(("last update", state.last_update))
+        for what, arrays in checked:
             if {k: arrays[k].shape for k in arrays} != shapes:
                 raise ValueError(f"the {what} do not fit hidden {self.config.hidden} and "
                                  f"{self.vocab_size} characters")
@@ -279,7 +291,11 @@ class Trainer:
         if not 0 <= state.p <= self.segment_len:
             raise ValueError(f"position {state.p} is outside the segments of {self.segment_len}")
         self.optimizer.load_state(state.optimizer)  # checks the optimizer's own fit first
-        self._weights.set(state.params, state.params_before)
+        copy_into(self._params, state.params)
+        if state.last_update is None:
+            self._delta.flat()[...] = 0
+        else:
+            copy_into(self._delta, state.last_update)
         self.p, self.h = state.p, state.h.astype(self.dtype, copy=True)
         self.step_count, self.chars_seen = state.step, state.chars_seen
         self.smooth_loss, self.train_time = state.smooth_loss, state.train_time
@@ -323,7 +339,7 @@ class Trainer:
             grads, dh = self.cell.gradients(self.params, fw, self._grads)
             clipped, clip = clip_gradients(grads, cfg.clip_mode, cfg.clip)
             self._check(loss, clip)
-            self._update(clipped, loss)
+            self._update(clipped)
             return self._record(fw, dh, p, loss, clip, t0)
 
     def peek(self) -> StepPreview:
@@ -338,11 +354,9 @@ class Trainer:
             clipped, clip = clip_gradients(grads, cfg.clip_mode, cfg.clip)
             clipped = copy_params(clipped)  # clipping may return the gradients themselves
             after = copy_params(self.params)
-            # The optimizer writes its new state into its spare, which nothing reads until a commit.
-            self.optimizer.propose(self.params, clipped, cfg.lr, out=after)
-            diverges = not (math.isfinite(loss) and math.isfinite(clip.global_pre)
-                            and loss <= self.explosion_loss and all_finite(after)
-                            and self.optimizer.proposal_finite())
+            copy.deepcopy(self.optimizer).step(after, clipped, cfg.lr)  # on a copy of its state
+            diverges = not (math.isfinite(loss) and clip.global_pre <= self.gradient_limit
+                            and loss <= self.explosion_loss)
         return StepPreview(self.step_count + 1, p, inputs, targets, h0, fw, loss, grads, dh, clipped,
                            clip, cfg.lr, copy_params(self.params), after, diverges)
 
@@ -359,18 +373,14 @@ class Trainer:
     def _check(self, loss: float, clip: ClipStats) -> None:
         if not math.isfinite(loss):
             self._diverged("loss_not_finite", loss)
-        if not math.isfinite(clip.global_pre):
+        if not clip.global_pre <= self.gradient_limit:  # NaN and inf too
             self._diverged("gradients_not_finite", loss)
         if loss > self.explosion_loss:
             self._diverged("loss_exploded", loss)
 
-    def _update(self, grads: Params, loss: float) -> None:
-        """The optimizer's update into the spare weights; taken only when everything is finite."""
-        self.optimizer.propose(self.params, grads, self.config.lr, out=self._weights.spare)
-        if not (all_finite(self._weights.spare) and self.optimizer.proposal_finite()):
-            self._diverged("update_not_finite", loss)
-        self.optimizer.commit()
-        self._weights.advance()
+    def _update(self, grads: Params) -> None:
+        """The optimizer's update, in place; the change to each weight is kept in _delta."""
+        self.optimizer.step(self._params, grads, self.config.lr, delta=self._delta)
 
     def _record(self, fw: Forward, dh: np.ndarray, p: int, loss: float, clip: ClipStats,
                 t0: float) -> StepRecord:
@@ -395,6 +405,8 @@ class Trainer:
             self.best_val_bpc = val
             self.best = self._snapshot("best")
         if self.step_count % self.snapshot_every == 0:
+            if not (all_finite(self._params) and all(map(all_finite, self.optimizer.state.values()))):
+                self._diverged("update_not_finite", loss, failed=self.step_count)
             self._keep_snapshot("periodic")
         return record
 
@@ -413,7 +425,7 @@ class Trainer:
 
     def _snapshot(self, reason: str) -> Snapshot:
         total, n = self._loss_since_snapshot
-        return Snapshot(self.state(with_before=False), total / n if n else math.nan, reason,
+        return Snapshot(self.state(with_update=False), total / n if n else math.nan, reason,
                         self.history.appends, self.val_history.appends)
 
     def _keep_snapshot(self, reason: str) -> None:
@@ -423,19 +435,22 @@ class Trainer:
 
     def restore(self, snap: Snapshot) -> None:
         """Go back to a snapshot (one of `snapshots.items()`, or `best`): the weights, optimizer,
-        position and counters of that step; the histories are cut back to it."""
+        position and counters of that step; the histories are cut back to it, and the snapshots
+        of later steps forgotten (the best validation's too: it belongs to the steps undone)."""
         s = snap.state
-        self._set_state(dataclasses.replace(s, params_before=s.params))
+        self._set_state(dataclasses.replace(s, last_update=None))
         self.history.truncate(snap.history_rows)
         self.val_history.truncate(snap.val_rows)
         self.snapshots.drop_after(snap.step)
+        if self.best is not None and self.best.step > snap.step:
+            self.best, self.best_val_bpc = None, math.inf
         self.last_record = None
 
-    def _diverged(self, kind: str, loss: float) -> None:
+    def _diverged(self, kind: str, loss: float, failed: int | None = None) -> None:
         """Go back to the newest healthy snapshot and raise. When training diverged from that
         snapshot before and the settings have changed since, the snapshot itself is taken to be
         spoiled (e.g. Adam's moments after a too-high learning rate) and an older one is used."""
-        failed = self.step_count + 1
+        failed = self.step_count + 1 if failed is None else failed  # the step that went wrong
         uniform = self.initial_loss
         snap = self.snapshots.newest_healthy(uniform)
         last = self._went_back_to
@@ -491,10 +506,18 @@ class Trainer:
             raise ValueError(f"stream must be in [0, {self.streams}), got {stream}")
         return chunk_trace(fw, dh, self.corpus.vocab, stream, self.step_count, self.cell.NAME)
 
+    def chunk_params(self) -> Params | None:
+        """Copies of the weights the last training chunk was computed with: those before the
+        last update (None before the first step). What redoing that chunk's passes needs, e.g.
+        rnn_core.reach on one stream of `chunk_trace`. The weights now minus the last update:
+        those before it up to rounding (the update is added in place)."""
+        if self._last_fw is None:
+            return None
+        return {k: self.params[k] - self._delta[k] for k in self.params}
+
     def last_update(self) -> Params:
-        """The change each weight took in the last step (weights after minus before)."""
-        before = self._weights.previous
-        return {k: self.params[k] - before[k] for k in self.param_names}
+        """The change each weight took in the last step (a copy; zero before any step)."""
+        return copy_params(self._delta)
 
     def effective_lr(self) -> Params | None:
         """Per-weight step size of adaptive optimizers (Adagrad: lr / sqrt(mem + 1e-8))."""

@@ -43,7 +43,13 @@ def tune_process() -> Tuning:
 def _one_blas_thread() -> bool:
     if any(v in os.environ for v in THREAD_VARS):
         return False
-    from threadpoolctl import threadpool_limits  # only entry points need it
+    import threadpoolctl  # only entry points need it
 
-    threadpool_limits(1, user_api="blas")
+    threadpoolctl.threadpool_limits(1, user_api="blas")
+    # threadpoolctl (3.8) remembers the thread that limited OpenBLAS as its "controlling thread"
+    # and keeps a reference to it for good: in the app, a script thread, and through it the first
+    # browser session's state and model after its tab closed. Let it go.
+    controller = getattr(threadpoolctl, "OpenBLASController", None)
+    if controller is not None and hasattr(controller, "clear_controlling_thread"):
+        controller.clear_controlling_thread(force=True)
     return True

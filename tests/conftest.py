@@ -4,6 +4,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.apptest_support import new_app, stop_session, v2_navigation
+from tests.rnn_support import small_corpus, tiny_config
+from ui.session.worker import TrainingSession
 
 
 @pytest.fixture
@@ -14,3 +16,11 @@ def app() -> Iterator[AppTest]:
         at.run()
         yield at
         stop_session(at)
+
+
+@pytest.fixture
+def session() -> Iterator[TrainingSession]:
+    """A TrainingSession on tests.rnn_support's small corpus and tiny settings, closed after."""
+    s = TrainingSession(small_corpus(), tiny_config())
+    yield s
+    s.close()

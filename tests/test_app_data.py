@@ -11,7 +11,7 @@ import pytest
 
 from rnn_core.corpus import MAX_VOCAB
 from tests.apptest_support import app_state_of, errors_of, status_of
-from ui.corpus_flow import UPLOAD_LIMIT_MB
+from ui.widgets.corpus_flow import UPLOAD_LIMIT_MB
 
 TEXT = "It is a truth universally acknowledged, that a single man in possession of a good fortune.\n" * 5
 

@@ -17,8 +17,8 @@ from streamlit.testing.v1 import AppTest
 from rnn_core import checkpoint
 from rnn_core.corpus import load_builtin
 from rnn_core.trainer import Trainer
-from ui.model_file import checkpoint_bytes
-from ui.worker import TrainingSession
+from ui.session.worker import TrainingSession
+from ui.widgets.model_file import checkpoint_bytes
 
 NPZ = "application/octet-stream"
 
@@ -112,6 +112,33 @@ def test_loaded_settings_become_the_draft(app: AppTest) -> None:
     assert app.number_input(key="lr").value == pytest.approx(0.05)
 
 
+def _without(raw: bytes, *prefixes: str) -> bytes:
+    """The checkpoint without the arrays whose names start with any of `prefixes`."""
+    with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
+        names = [k for k in npz.files if k.startswith(prefixes)]
+    return rewrite(raw, **dict.fromkeys(names))
+
+
+@pytest.mark.parametrize(("dropped", "missing"), [
+    (("optimizer", "opt."), "not its optimizer state"),
+    (("trainer", "h"), "not its place in the text"),
+])
+def test_a_partial_checkpoint_loads_and_says_what_was_not_resumed(app: AppTest, dropped: tuple[str, ...],
+                                                                   missing: str) -> None:
+    s = session(app)
+    step(app, 3)
+    expected = params(s)
+    upload(app, _without(checkpoint_bytes(s), *dropped))
+    assert not app.exception and not app.success and not app.error
+    (warning,) = [w.value for w in app.warning if "Loaded" in w.value]
+    assert missing in warning and "starts again at step 0" in warning
+    assert s.read(lambda t: t.step_count) == 0
+    for k, a in params(s).items():  # the weights did load
+        np.testing.assert_array_equal(a, expected[k], err_msg=k)
+    step(app, 1)
+    assert s.read(lambda t: t.step_count) == 1
+
+
 def _good(app: AppTest) -> bytes:
     return checkpoint_bytes(session(app))
 
@@ -192,3 +219,18 @@ def test_a_good_file_after_a_bad_one_loads(app: AppTest) -> None:
     assert s.read(lambda t: t.step_count) == 2
     app.file_uploader(key="model_upload").set_value(None).run()
     assert not app.success and not [e for e in app.error if "not loaded" in e.value]
+
+
+def test_after_a_load_the_status_has_the_loss_and_a_new_model_ends_the_load_message(app: AppTest) -> None:
+    s = session(app)
+    step(app, 3)
+    raw = checkpoint_bytes(s)
+    smooth = s.read(lambda t: t.last_record.smooth_bpc)
+    upload(app, raw)
+    assert "Loaded a model at step 3" in app.success[0].value
+    status = next(m.value for m in app.sidebar.markdown if "step 3" in m.value)
+    assert f"· {smooth:.2f} bits/char ·" in status  # no step taken since the load, yet a loss shown
+    assert [(e.kind, e.label) for e in s.event_items()] == [("load", "model loaded at step 3")]
+    app.button(key="reset").click().run()  # a new model: the file is still in the uploader, ...
+    assert not [m for m in app.success if "Loaded a model" in m.value]  # ... but no longer running
+    assert s.read(lambda t: t.step_count) == 0  # and it was not loaded again

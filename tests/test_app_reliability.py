@@ -13,9 +13,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-import ui.worker
 from rnn_core.config import ConfigError, TrainConfig
-from ui.worker import MAX_MODEL_MB, TrainingSession, check_config, model_megabytes
+from ui.session import server
+from ui.session.limits import MAX_MODEL_MB, check_config, model_megabytes
+from ui.session.server import SERVER
+from ui.session.worker import TrainingSession
 
 WAIT_S = 30  # generous: 2 cores shared with other test processes; each wait ends as soon as it can
 
@@ -58,7 +60,7 @@ def test_divergence_pauses_rolls_back_and_play_resumes_after_the_fix(app: AppTes
     assert not app.exception
     message = next((e for e in errors(app) if "loss exploded" in e), None)
     assert message is not None, errors(app)
-    assert "Lower the learning rate" in message and "clipping" in message  # the suggested fix
+    assert "lower the learning rate" in message and "turn gradient clipping on" in message  # the fix
     assert any("**Paused**" in m.value for m in app.markdown)
     assert finite_params(s)  # rolled back to the last finite state
     stopped_at = steps(s)
@@ -72,7 +74,7 @@ def test_divergence_pauses_rolls_back_and_play_resumes_after_the_fix(app: AppTes
     assert s.playing
     wait_until(lambda: steps(s) >= stopped_at + 20)
     app.button(key="pause").click().run()
-    assert not [e for e in errors(app) if "Training stopped" in e]  # the message went with the fix
+    assert not [e for e in errors(app) if "Training paused" in e]  # the message went with the fix
     assert finite_params(s)
     assert s.read(lambda t: bool(np.isfinite(t.history.column("loss")).all()))
 
@@ -186,12 +188,12 @@ def test_model_budget_estimate() -> None:
 
 
 def test_play_past_the_cap_says_server_busy(app: AppTest, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ui.worker, "MAX_TRAINING", ui.worker.playing_count())  # every slot taken
+    monkeypatch.setattr(server, "MAX_TRAINING", SERVER.playing_count())  # every slot taken
     s = session(app)
     app.button(key="play").click().run()
     assert not s.playing and not app.exception
     assert any("Server busy" in e for e in errors(app)), errors(app)
-    monkeypatch.setattr(ui.worker, "MAX_TRAINING", ui.worker.playing_count() + 1)  # a slot frees
+    monkeypatch.setattr(server, "MAX_TRAINING", SERVER.playing_count() + 1)  # a slot frees
     app.button(key="play").click().run()
     assert s.playing
     assert not any("Server busy" in e for e in errors(app))

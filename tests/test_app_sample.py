@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.inspect_support import charts, plotly_array, z_shape
-from ui.sample_data import DISPLAY_TOP
+from ui.views.sample import DISPLAY_TOP, WINDOW
+
+
+def shown_sample(at: AppTest, index: int = 0) -> tuple[str, str]:
+    """(seed text, generated text) of a sample as the page shows it (st.html, escaped)."""
+    body = at.html[index].value
+    seed = re.search(r'<span class="seed"[^>]*>(.*?)</span>', body, re.S)
+    generated = re.search(r'<span class="generated"[^>]*>(.*?)</span>', body, re.S)
+    assert generated, body
+    return html.unescape(seed.group(1)) if seed else "", html.unescape(generated.group(1))
+
+
+def draw(at: AppTest) -> str:
+    at.button(key="sample_button").click().run()
+    assert not at.exception and not at.error
+    return shown_sample(at)[1]
 
 PAGE = "pages/sample.py"
 
@@ -29,8 +47,8 @@ def test_controls_have_their_keys(app: AppTest):
     assert not app.exception
     for kind, key in (("text_input", "seed_text"), ("slider", "sample_length"), ("slider", "temperature"),
                       ("number_input", "top_k"), ("radio", "sample_mode"), ("number_input", "sample_seed"),
-                      ("button", "sample_button"), ("number_input", "timeline_every"),
-                      ("button", "timeline_apply")):
+                      ("toggle", "sample_seed_pinned"), ("button", "sample_button"),
+                      ("number_input", "timeline_every"), ("button", "timeline_apply")):
         assert getattr(app, kind)(key=key) is not None
     assert "Press **Sample**" in app.info[0].value
 
@@ -42,31 +60,48 @@ def test_sample_uses_only_the_vocabulary(sample_page: AppTest):
     at.slider(key="temperature").set_value(0.8)
     at.button(key="sample_button").click().run()
     assert not at.exception and not at.error
-    text = at.code[0].value
+    seed, text = shown_sample(at)
+    assert seed == "The "  # shown inline before the continuation, in its own style
     assert len(text) == 120
     assert set(text) <= vocab_of(at)
-    assert "seed text: 'The '" in [t.value for t in at.text]  # plain text, never markdown
     specs = charts(at)
-    assert z_shape(specs["sample_dist_chart"]) == (DISPLAY_TOP, 120)
-    at.slider(key="sample_position").set_value(17).run()
+    assert z_shape(specs["sample_dist_chart"]) == (DISPLAY_TOP, WINDOW)  # a readable window, not 120
+    at.slider(key="sample_position").set_value(100).run()
     assert not at.exception
-    assert at.code[0].value == text  # the sample stays while exploring it
+    assert shown_sample(at)[1] == text  # the sample stays while exploring it
+    dist = charts(at)["sample_dist_chart"]
+    assert plotly_array(dist["data"][0]["x"]).tolist() == list(range(120 - WINDOW, 120))
     bars = charts(at)["sample_position_chart"]
-    assert "Position 17" in bars["layout"]["title"]["text"]
+    assert "Position 100" in bars["layout"]["title"]["text"]
     assert len(plotly_array(bars["data"][0]["y"])) == DISPLAY_TOP
+
+
+def test_each_press_draws_anew_unless_the_seed_is_pinned(sample_page: AppTest):
+    at = sample_page
+    at.slider(key="sample_length").set_value(200)
+    texts, seeds = [], []
+    for _ in range(3):
+        texts.append(draw(at))
+        seeds.append(at.number_input(key="sample_seed").value)
+        assert any(f"random seed {seeds[-1]} " in c.value for c in at.caption)  # shown, to repeat it
+    assert len(set(texts)) == 3 and len(set(seeds)) == 3
+    assert at.number_input(key="sample_seed").disabled
+    at.toggle(key="sample_seed_pinned").set_value(True).run()  # pin the last draw's seed
+    assert draw(at) == texts[-1] and draw(at) == texts[-1]
+    assert at.number_input(key="sample_seed").value == seeds[-1]
+    at.number_input(key="sample_seed").set_value(seeds[0]).run()  # and an earlier one
+    assert draw(at) == texts[0]
 
 
 def test_greedy_is_deterministic_and_top_k_limits(sample_page: AppTest):
     at = sample_page
+    at.text_input(key="seed_text").set_value("the")  # else the first character is drawn at random
     at.radio(key="sample_mode").set_value("greedy (most likely)")
-    at.button(key="sample_button").click().run()
-    first = at.code[0].value
-    at.button(key="sample_button").click().run()
-    assert at.code[0].value == first
+    first = draw(at)
+    assert draw(at) == first
     at.radio(key="sample_mode").set_value("sampled")
-    at.number_input(key="top_k").set_value(1)  # top-1 sampling is greedy
-    at.button(key="sample_button").click().run()
-    assert at.code[0].value == first
+    at.number_input(key="top_k").set_value(1)  # top-1 sampling is greedy, whatever the seed
+    assert draw(at) == first
 
 
 def test_bad_seed_text_shows_an_error(sample_page: AppTest):
@@ -82,14 +117,14 @@ def test_timeline_restarts_with_the_chosen_settings(sample_page: AppTest):
     at = sample_page
     at.text_input(key="seed_text").set_value("The")
     at.slider(key="temperature").set_value(0.5)
-    at.number_input(key="timeline_every").set_value(50)
+    at.number_input(key="timeline_every").set_value(1000)
     at.button(key="timeline_apply").click().run()
     assert not at.exception
-    table = at.dataframe[-1].value
-    assert table["step"].tolist() == [2]
-    assert set(table["sample"].iloc[0].replace("⏎", "\n").replace("⇥", "\t")) <= vocab_of(at)
+    seed, text = shown_sample(at, -1)  # the timeline's one sample, taken at once
+    assert seed == "The" and set(text) <= vocab_of(at)
+    assert "step 2 · " in at.html[-1].value
     captions = " ".join(c.value for c in at.caption)
-    assert "About every 50 steps" in captions and "temperature 0.5" in captions
+    assert "About every 1,000 steps" in captions and "temperature 0.5" in captions
     at.text_input(key="seed_text").set_value("☃")
     at.button(key="timeline_apply").click().run()
     assert "Cannot use these settings" in at.error[0].value

@@ -1,16 +1,23 @@
-"""The Train page: hyperparameters (live vs on Reset, presets, bounds), the live charts, the
-throughput readout, the periodic sample and the CSV download."""
+"""The Train page: hyperparameters (live vs on Reset, presets, bounds), the live charts (their
+zoom and events), the throughput readout, the periodic sample, the CSV download, and what goes
+wrong and the way back (divergence, worse than guessing, overfitting, rewind)."""
 
+import dataclasses
 import json
 import time
 
 import pandas as pd
 import pytest
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
-from rnn_core.config import BOUNDS, PRESETS
+from rnn_core.config import BOUNDS, DEFAULT_PRESET, LIVE_SETTINGS, PRESETS, ConfigError, TrainConfig
+from rnn_core.corpus import load_builtin
+from rnn_core.optim import CLIP_MODES
 from tests.apptest_support import app_state_of, errors_of, keyed_block, status_of
-from ui.metrics import metrics_csv, read_train_view
-from ui.train_settings import apply_settings
+from tests.rnn_support import Losses
+from ui.views.recovery import ABOVE_UNIFORM_STEPS, read_rewind_points
+from ui.views.train import metrics_csv, read_train_view
+from ui.widgets.train_settings import KEYS, LIVE, ON_RESET, apply_settings
 
 NUMBER_KEYS = ("hidden", "seq_len", "lr", "clip", "batch", "seed")
 
@@ -29,17 +36,43 @@ def chart_specs(at) -> dict[str, dict]:
     return specs
 
 
+def chart_data(at, key: str) -> dict[str, pd.DataFrame]:
+    """The datasets Streamlit sent with the live chart in the container `key`."""
+    (chart,) = keyed_block(at, key).get("vega_lite_chart")
+    return {d.name: convert_arrow_bytes_to_pandas_df(d.data.data) for d in chart.proto.datasets}
+
+
+def x_domains(spec: dict) -> list:
+    """The x scale domain of every layer that draws the step axis."""
+    return [layer["encoding"]["x"].get("scale", {}).get("domain") for layer in spec["layer"]
+            if "axis" in layer["encoding"].get("x", {})]
+
+
 def test_every_setting_has_its_keyed_widget_bounded_by_rnn_core(app):
     for key in NUMBER_KEYS:
         w = app.number_input(key=key)
         assert (w.min, w.max) == pytest.approx(BOUNDS[key]), key
     for key in ("preset", "optimizer", "dtype", "init"):
         assert app.selectbox(key=key)
-    assert app.button_group(key="clip_mode").value == ["value"] or app.button_group(key="clip_mode")
     draft = app_state_of(app).draft
+    clip_mode = app.button_group(key="clip_mode")
+    # A single-select segmented control's value is the chosen option itself, not a list.
+    assert clip_mode.value == draft.clip_mode == PRESETS[DEFAULT_PRESET].clip_mode == "norm"
+    assert clip_mode.options == list(CLIP_MODES) and clip_mode.indices == [CLIP_MODES.index("norm")]
     assert app.number_input(key="hidden").value == draft.hidden
     assert app.number_input(key="lr").value == pytest.approx(draft.lr)
     assert app.selectbox(key="preset").value == "fast"
+
+
+def test_the_live_settings_are_rnn_cores_and_the_rest_waits_for_reset(app):
+    assert set(KEYS) <= {f.name for f in dataclasses.fields(TrainConfig)}
+    assert set(LIVE) == set(KEYS) & set(LIVE_SETTINGS) and set(ON_RESET) == set(KEYS) - set(LIVE)
+    session, draft = app_state_of(app).session, app_state_of(app).draft
+    for key in LIVE:  # the running model takes each at once ...
+        session.apply_live(**{key: getattr(draft, key)})
+    for key in ON_RESET:  # ... and refuses each of the others
+        with pytest.raises(ConfigError):
+            session.apply_live(**{key: getattr(draft, key)})
 
 
 def test_learning_rate_applies_live(app):
@@ -120,7 +153,9 @@ def test_live_charts_have_stable_keys_and_the_baseline(app):
     app.button(key="step").click().run()
     specs = chart_specs(app)
     assert set(specs) == set(CHARTS)
-    assert len(app.get("vega_lite_chart")) == len(CHARTS)
+    charts = app.get("vega_lite_chart")
+    assert len(charts) == len(CHARTS) + 1  # and the zoom strip:
+    assert [c.key for c in charts if c.key] == ["steps_navigator"]
     app.button(key="step").click().run()
     assert set(chart_specs(app)) == set(specs)  # same keys on every run
     assert "loss per chunk (nats)" in json.dumps(specs["loss_chart"])
@@ -172,7 +207,15 @@ def test_divergence_pauses_with_a_message_and_play_works_after_the_fix(app):
     assert not state.session.playing
     message = " ".join(e.value for e in app.sidebar.error)
     assert "loss exploded" in message and "learning rate" in message
+    assert "the charts are as they were then" in message  # what going back did
     assert not app.exception
+    back_to = state.session.read(lambda t: t.step_count)
+    events = chart_data(app, "loss_chart")["events"]
+    assert events["label"].str.startswith("diverged at").any()  # marked where training went back to
+    assert events["step"].max() == back_to
+    points = chart_data(app, "loss_chart")["points"]
+    assert (points[points["series"] == "chunk loss"]["step"] <= back_to).all()  # the chart was cut back
+    assert (state.session.grad_flow_history().steps <= back_to).all()  # and so was every recorder
     app.number_input(key="lr").set_value(0.01).run()
     app.button_group(key="clip_mode").set_value("value").run()
     rolled_back = state.session.read(lambda t: t.step_count)
@@ -187,3 +230,108 @@ def test_divergence_pauses_with_a_message_and_play_works_after_the_fix(app):
     assert state.session.message is None
     assert state.session.read(lambda t: t.last_record.loss < t.initial_loss)
     assert not app.exception
+
+
+def steps_of(state) -> int:
+    return state.session.read(lambda t: t.step_count)
+
+
+def test_a_zoom_fixes_every_chart_to_its_steps_across_reruns(app):
+    state = app_state_of(app)
+    for _ in range(8):
+        state.session.step_once()
+    state.zoom = (state.session.model_serial, 2, 5)  # what dragging across the navigator leaves
+    app.run()
+    specs = chart_specs(app)
+    for key in CHARTS:
+        assert set(map(tuple, filter(None, x_domains(specs[key])))) == {(2, 5)}, key
+        points = chart_data(app, key)["points"]
+        assert points["step"].between(2, 5).all() and points["step"].max() == 5, key
+    assert any("Steps 2 to 5 shown" in c.value for c in app.caption)
+    app.button(key="step").click().run()  # a rerun with a new step: the zoom stays
+    assert x_domains(chart_specs(app)["loss_chart"])[0] == [2, 5]
+    app.button(key="reset").click().run()  # a new model: the whole run again
+    assert set(x_domains(chart_specs(app)["loss_chart"])) == {None}
+
+
+def test_events_are_marked_on_the_charts(app):
+    state = app_state_of(app)
+    app.button(key="step").click().run()
+    app.number_input(key="lr").set_value(0.01).run()
+    app.button(key="step").click().run()
+    for key in CHARTS:
+        events = chart_data(app, key)["events"]
+        assert events[["step", "kind", "label"]].values.tolist() == [[1, "setting", "lr 0.002 → 0.01"]]
+    app.button(key="reset").click().run()
+    assert chart_data(app, "loss_chart")["events"]["label"].tolist() == ["Reset"]
+    assert state.session.event_items()[0].step == 0
+
+
+def test_rewind_lists_the_kept_snapshots_and_goes_back_to_one(app):
+    state = app_state_of(app)
+    app.number_input(key="hidden").set_value(16).run()  # a small model: 250 steps in a moment
+    app.button(key="apply_reset").click().run()
+    while steps_of(state) < 250:
+        state.session.step_once()
+    app.run()
+    radio = app.radio(key="rewind_to")
+    labels = radio.options  # as shown
+    assert labels[0].startswith("step 200 · ") and labels[0].endswith("kept every 100 steps")
+    assert labels[-1] == "step 0 · no steps before it · the start"
+    assert any("best validation" in label for label in labels)
+    points = state.session.read(read_rewind_points)
+    radio.set_value(next(p for p in points if p.step == 100 and not p.best)).run()
+    app.button(key="rewind").click().run()
+    assert steps_of(state) == 100
+    assert "step 100" in status_of(app)
+    events = chart_data(app, "loss_chart")["events"]
+    assert events["label"].tolist() == ["Reset", "rewound from 250"]
+    assert chart_data(app, "loss_chart")["points"]["step"].max() == 100
+    assert not app.exception
+
+
+def test_rewind_waits_for_a_pause(app):
+    app.button(key="play").click().run()
+    assert not app.get("radio") and any("Pause to choose" in c.value for c in app.caption)
+    app.button(key="pause").click().run()
+    assert app.radio(key="rewind_to")
+
+
+def test_training_worse_than_guessing_is_flagged_with_advice(app, monkeypatch):
+    state = app_state_of(app)
+    for _ in range(3):
+        state.session.step_once()
+    losses = Losses(monkeypatch)
+    losses.factor = 4.0  # above a uniform guess, below an explosion (5 times)
+    for _ in range(ABOVE_UNIFORM_STEPS - 1):
+        state.session.step_once()
+    app.run()
+    assert not [w for w in app.warning if "Worse than guessing" in w.value]
+    state.session.step_once()
+    app.run()
+    (warning,) = [w.value for w in app.warning if "Worse than guessing" in w.value]
+    assert f"for the last {ABOVE_UNIFORM_STEPS} steps" in warning and "learning rate" in warning
+
+
+def test_overfitting_is_flagged_and_the_best_weights_restored(app):
+    """A text learnt by heart: the Zen of Python (857 characters), a network big enough for it."""
+    state = app_state_of(app)
+    config = PRESETS["fast"].replace(hidden=64, batch=4, lr=1e-2, val_every=20)
+    state.session.reset(config=config, corpus=load_builtin("zen"))
+    state.session.trainer.val_share = None  # validate every 20 steps, however long it takes here
+    for _ in range(3000):
+        state.session.step_once()
+        if state.session.read(lambda t: t.step_count % 50 == 0):
+            app.run()
+            if [w for w in app.warning if "Overfitting" in w.value]:
+                break
+    (warning,) = [w.value for w in app.warning if "Overfitting" in w.value]
+    best = state.session.read(lambda t: (t.best.step, t.best_val_bpc))
+    assert f"weights of step {best[0]:,}" in warning and "memorising" in warning
+    loss_points = chart_data(app, "loss_chart")["points"]
+    ring = loss_points[loss_points["series"] == "best validation"]
+    assert ring["step"].tolist() == [best[0]]  # marked on the chart
+    app.button(key="restore_best").click().run()
+    assert steps_of(state) == best[0]
+    assert state.session.read(lambda t: t.validation_bpc()) == pytest.approx(best[1], rel=1e-9)
+    assert not [w for w in app.warning if "Overfitting" in w.value]  # back before it began

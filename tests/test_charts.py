@@ -1,11 +1,10 @@
-"""Pure figure builders (ui/charts.py), the data shaping behind them (ui/metrics.py) and the text
-helpers (ui/text.py): no Streamlit needed."""
+"""The Train and Data pages' figure builders (ui/figures/train.py, corpus.py) and the views behind
+them (ui/views/train.py, corpus.py): no Streamlit needed."""
 
+import dataclasses
 import io
 import json
 import math
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -14,23 +13,33 @@ import pytest
 
 from rnn_core import PRESETS, Trainer
 from rnn_core.corpus import corpus_from_text
-from tests.apptest_support import ROOT
-from ui.charts import char_frequency_figure, clipped_spec, grad_norm_spec, loss_spec
-from ui.metrics import (
+from ui.figures.corpus import char_frequency_figure
+from ui.figures.train import NAV_PARAM, clipped_spec, grad_norm_spec, loss_spec, navigator_spec
+from ui.session.events import Event
+from ui.views.corpus import char_counts, corpus_summary
+from ui.views.train import (
+    BEST_SERIES,
+    CLIP_WINDOW,
+    GLOBAL,
     LOSS_SERIES,
     MAX_GRAD_POINTS,
+    MAX_NAV_POINTS,
     MAX_POINTS,
-    char_counts,
+    clamp_zoom,
+    clip_threshold,
     clipped_frame,
+    clipped_title,
     compute_rate,
-    corpus_summary,
     downsample_index,
+    events_frame,
     grad_norm_frame,
+    in_range,
     loss_frame,
     metrics_csv,
+    navigator_frame,
     read_train_view,
+    selected_range,
 )
-from ui.text import escape_markdown, visible_char
 
 TEXT = "the quick brown fox jumps over the lazy dog.\n" * 40
 
@@ -48,14 +57,6 @@ def view(trainer):
     return read_train_view(trainer)
 
 
-def test_ui_figure_and_data_modules_import_no_streamlit():
-    code = ("import sys, ui.charts, ui.metrics, ui.text\n"
-            "print('streamlit' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         check=True)
-    assert out.stdout.strip() == "False"
-
-
 @pytest.mark.parametrize(("n", "cap"), [(0, 10), (5, 10), (10, 10), (11, 10), (2000, 400), (1999, 7)])
 def test_downsample_is_bounded_and_keeps_both_ends(n, cap):
     idx = downsample_index(n, cap)
@@ -67,7 +68,7 @@ def test_downsample_is_bounded_and_keeps_both_ends(n, cap):
 
 def test_loss_frame_in_nats_has_the_uniform_baseline(view, trainer):
     frame = loss_frame(view)
-    assert set(frame["series"]) == set(LOSS_SERIES)
+    assert set(frame["series"]) == {*LOSS_SERIES, BEST_SERIES}
     base = frame[frame["series"] == "uniform guess"]["value"]
     K, T = trainer.vocab_size, trainer.config.seq_len
     assert base.iloc[0] == pytest.approx(-math.log(1 / K) * T)
@@ -78,12 +79,38 @@ def test_loss_frame_in_nats_has_the_uniform_baseline(view, trainer):
 def test_loss_frame_in_bits_converts_every_series(view, trainer):
     nats, bits = loss_frame(view), loss_frame(view, bits=True)
     T = trainer.config.seq_len
-    for series in LOSS_SERIES:
+    for series in (*LOSS_SERIES, BEST_SERIES):
         a = nats[nats["series"] == series]["value"].to_numpy()
         b = bits[bits["series"] == series]["value"].to_numpy()
         assert b == pytest.approx(a / T / math.log(2)), series
     val = bits[bits["series"] == "validation"]
     assert list(val["value"]) == pytest.approx(list(trainer.val_history.column("val_bpc")))
+
+
+def test_the_best_validation_is_the_kept_weights_point(view, trainer):
+    best = loss_frame(view, bits=True)
+    best = best[best["series"] == BEST_SERIES]
+    assert best["step"].tolist() == [trainer.best.step]
+    assert best["value"].tolist() == [pytest.approx(trainer.best_val_bpc)]
+    assert best["value"].iloc[0] == pytest.approx(min(trainer.val_history.column("val_bpc")))
+
+
+def test_a_zoom_keeps_only_its_steps_and_draws_the_baseline_across_it(view):
+    frame = loss_frame(view, zoom=(3, 8))
+    lines = frame[frame["series"].isin(["chunk loss", "smooth loss", "validation"])]
+    assert lines["step"].between(3, 8).all() and set(lines["step"]) >= {3.0, 8.0}
+    assert frame[frame["series"] == "uniform guess"]["step"].tolist() == [3, 8]
+    assert BEST_SERIES not in set(loss_frame(view, zoom=(1, 2))["series"])  # the best is at 5 or 10
+    for table in (grad_norm_frame(view, zoom=(3, 8)), clipped_frame(view, zoom=(3, 8))):
+        assert set(table["step"]) == {3.0, 4.0, 5.0, 6.0, 7.0, 8.0}
+    assert in_range(np.array([1.0, 5.0, 9.0]), (2, 9)).tolist() == [1, 2]
+
+
+def test_a_zoom_rescales_y_to_what_it_shows(view):
+    """The chart's y axis fits its data: zoomed on late steps, the first big losses are gone."""
+    everything, late = loss_frame(view), loss_frame(view, zoom=(8, 12))
+    raw = "chunk loss"
+    assert late[late["series"] == raw]["value"].max() < everything[everything["series"] == raw]["value"].max()
 
 
 def test_traces_stay_bounded_on_a_long_history(trainer):
@@ -96,59 +123,188 @@ def test_traces_stay_bounded_on_a_long_history(trainer):
     assert (frame.groupby("series").size() <= MAX_POINTS).all()
     assert (grad_norm_frame(big).groupby(["parameter", "stage"]).size() <= MAX_GRAD_POINTS).all()
     assert len(clipped_frame(big)) <= MAX_GRAD_POINTS
+    assert len(navigator_frame(big)) <= MAX_NAV_POINTS
+    zoomed = loss_frame(big, zoom=(1000, 1100))  # a zoom shows every kept step within it
+    assert len(zoomed[zoomed["series"] == "chunk loss"]) == 101
 
 
-def test_grad_norm_frame_has_every_parameter_both_stages_and_no_zeros(view):
+def test_grad_norm_frame_has_every_parameter_the_global_norm_both_stages_and_no_zeros(view, trainer):
     frame = grad_norm_frame(view)
-    assert set(frame["parameter"]) == {"U", "W", "V", "b", "c"}
+    assert set(frame["parameter"]) == {"U", "W", "V", "b", "c", GLOBAL}
     assert set(frame["stage"]) == {"before clipping", "after clipping"}
     assert (frame["norm"] > 0).all()  # drawable on a log scale
+    before = frame[(frame["parameter"] == GLOBAL) & (frame["stage"] == "before clipping")]["norm"]
+    assert before.tolist() == pytest.approx(trainer.history.column("global_pre").tolist())
 
 
-def fields(spec: dict) -> set[str]:
-    """Every data field a Vega-Lite spec encodes (layers included)."""
-    out = set()
-    for layer in spec.get("layer", [spec]):
-        for channel in layer["encoding"].values():
-            for item in channel if isinstance(channel, list) else [channel]:
-                out.add(item["field"])
-    return out
+def history_view(view, clip_mode: str, pre: list[float], post: list[float], fraction: list[float]):
+    """`view` with a made-up history of len(pre) steps and the given clipping mode."""
+    n = len(pre)
+    h = {k: np.zeros(n) for k in view.history}
+    h.update(step=np.arange(1.0, n + 1), global_pre=np.array(pre), global_post=np.array(post),
+             clipped_fraction=np.array(fraction))
+    return dataclasses.replace(view, history=h, step=n, config=view.config.replace(clip_mode=clip_mode))
+
+
+def test_clipped_share_by_value_is_the_share_of_entries(view):
+    v = history_view(view, "value", [3, 9, 2], [3, 5, 2], [0.0, 0.25, 0.0])
+    assert clipped_frame(v)["fraction"].tolist() == [0.0, 0.25, 0.0]
+    assert "entries" in clipped_title(v) and clip_threshold(v) is None
+
+
+def test_clipped_share_by_norm_is_the_share_of_recent_steps_scaled_down(view):
+    # By norm every entry of a clipped step is scaled (clipped_fraction ~ 1): the chart shows how
+    # often clipping acts instead, over the last CLIP_WINDOW steps.
+    n = CLIP_WINDOW + 10
+    pre = [30.0 if i % 2 == 0 else 10.0 for i in range(n)]  # every other step over the threshold
+    post = [min(p, 20.0) for p in pre]
+    v = history_view(view, "norm", pre, post, [1.0 if p > 20 else 0.0 for p in pre])
+    share = clipped_frame(v)["fraction"].to_numpy()
+    assert share[:4].tolist() == [1.0, 0.5, pytest.approx(2 / 3), 0.5]  # a shorter window at first
+    assert share[-1] == pytest.approx(0.5)
+    assert "recent steps" in clipped_title(v) and clip_threshold(v) == v.config.clip
+    v_off = history_view(view, "off", pre, pre, [0.0] * n)
+    assert not clipped_frame(v_off)["fraction"].any() and "off" in clipped_title(v_off)
+
+
+def test_events_frame_keeps_the_events_in_range():
+    events = [Event(0, "reset", "Reset"), Event(40, "setting", "lr 0.002 → 0.05"),
+              Event(90, "divergence", "diverged at 97")]
+    assert events_frame(events)["label"].tolist() == ["Reset", "lr 0.002 → 0.05", "diverged at 97"]
+    assert events_frame(events, (10, 90))["kind"].tolist() == ["setting", "divergence"]
+    assert events_frame([]).empty
+
+
+def test_navigator_shows_the_whole_run_whatever_the_zoom(view, trainer):
+    frame = navigator_frame(view)
+    assert frame["step"].tolist() == trainer.history.column("step").tolist()
+    assert frame["value"].tolist() == pytest.approx(trainer.history.column("bpc").tolist())
+
+
+@pytest.mark.parametrize(("selection", "expected"), [
+    ({"selection": {"steps": {"step": [120.4, 37.8]}}}, (37, 121)),  # either direction, whole steps
+    ({"selection": {"steps": {"step": [-5, 3.2]}}}, (0, 4)),
+    ({"selection": {"steps": {}}}, None),  # cleared (a double-click)
+    ({"selection": {"steps": {"step": [5, 5]}}}, None),
+    ({"selection": {"steps": {"step": ["x", 5]}}}, None),
+    ({"selection": {"steps": {"step": [float("nan"), 5]}}}, None),
+    (None, None),
+])
+def test_selected_range(selection, expected):
+    assert selected_range(selection) == expected
+
+
+def test_clamp_zoom_keeps_it_within_the_steps_trained():
+    assert clamp_zoom((100, 200), 500) == (100, 200)
+    assert clamp_zoom((100, 200), 150) == (100, 150)  # training went back to 150
+    assert clamp_zoom((100, 200), 100) is None and clamp_zoom(None, 10) is None
 
 
 def test_empty_history_makes_empty_but_valid_tables(trainer):
     view = read_train_view(Trainer(trainer.corpus, trainer.config))
     assert set(loss_frame(view)["series"]) == {"uniform guess"}
-    assert grad_norm_frame(view).empty and clipped_frame(view).empty
+    assert grad_norm_frame(view).empty and clipped_frame(view).empty and navigator_frame(view).empty
     assert compute_rate(view) is None
 
 
-@pytest.mark.parametrize(("spec", "frame"), [
-    (lambda: loss_spec("loss"), loss_frame),
-    (grad_norm_spec, grad_norm_frame),
-    (clipped_spec, clipped_frame),
-])
-def test_specs_encode_only_columns_of_their_tables(view, spec, frame):
-    s = spec()
-    assert fields(s) <= set(frame(view).columns)
-    json.dumps(s)  # plain JSON: no objects for Streamlit to convert
-    layers = s.get("layer", [s])
-    assert any(p["bind"] == "scales" for layer in layers for p in layer.get("params", []))  # zoomable
+# --- the specs --------------------------------------------------------------------------------------
 
 
-def test_specs_as_vega_lite_are_valid():
+def specs(view, zoom=None) -> dict[str, dict]:
+    """Every Train chart's spec for `view`, with an event on it."""
+    events = events_frame([Event(4, "setting", "lr 0.002 → 0.05")])
+    return {
+        "loss": loss_spec(loss_frame(view, zoom=zoom), events, "loss", zoom),
+        "grad": grad_norm_spec(grad_norm_frame(view, zoom), events, 20.0, zoom),
+        "clipped": clipped_spec(clipped_frame(view, zoom), events, zoom),
+        "navigator": navigator_spec(navigator_frame(view)),
+    }
+
+
+def layers(spec: dict) -> list[dict]:
+    return spec.get("layer", [spec])
+
+
+def fields(layer: dict) -> set[str]:
+    """Every data field a Vega-Lite layer encodes."""
+    out = set()
+    for channel in layer["encoding"].values():
+        for item in channel if isinstance(channel, list) else [channel]:
+            if "field" in item:
+                out.add(item["field"])
+    return out
+
+
+def test_specs_encode_only_columns_of_their_datasets(view):
+    for name, spec in specs(view).items():
+        for layer in layers(spec):
+            dataset = layer.get("data", spec["data"])["name"]
+            made = {t["as"] for t in layer.get("transform", []) if "as" in t}
+            made |= {w["as"] for t in layer.get("transform", []) for w in t.get("window", [])}
+            assert fields(layer) <= set(spec["datasets"][dataset].columns) | made, (name, layer)
+
+
+def as_json(spec: dict) -> dict:
+    """The spec as Streamlit sends it: the datasets as records."""
+    records = {k: json.loads(v.to_json(orient="records")) for k, v in spec["datasets"].items()}
+    return {**spec, "datasets": records}
+
+
+def test_specs_as_vega_lite_are_valid(view):
     """The dicts skip Altair's per-refresh validation; validate them once here instead."""
     import altair as alt
 
-    for spec in (loss_spec("loss"), grad_norm_spec(), clipped_spec()):
-        cls = alt.LayerChart if "layer" in spec else alt.Chart
-        cls.from_dict({**spec, "data": {"values": []}})  # raises SchemaValidationError if invalid
+    for zoom in (None, (3, 8)):
+        for spec in specs(view, zoom).values():
+            cls = alt.LayerChart if "layer" in spec else alt.Chart
+            cls.from_dict(as_json(spec))  # raises SchemaValidationError if invalid
+
+
+def test_specs_stay_the_same_while_only_the_data_changes(trainer):
+    """Streamlit updates a Vega chart in place only when its spec is unchanged: refresh after
+    refresh, only the datasets change (until the user zooms, or changes unit or clipping)."""
+    def bare(view, zoom=None):
+        return {k: json.dumps({**s, "datasets": None}) for k, s in specs(view, zoom).items()}
+
+    early = read_train_view(trainer)
+    later = Trainer(trainer.corpus, trainer.config)
+    later.run(20)
+    assert bare(early) == bare(read_train_view(later))
+    assert bare(early, (3, 8)) == bare(read_train_view(later), (3, 8))
+    assert bare(early) != bare(early, (3, 8))
+
+
+def test_step_axes_show_whole_steps_and_a_zoom_fixes_the_x_domain(view):
+    for spec in specs(view).values():
+        for layer in layers(spec):
+            x = layer["encoding"].get("x", {})
+            if x.get("field") == "step" and "axis" in x:  # the event layers share the x scale
+                assert x["axis"]["format"] == ",d" and x["axis"]["tickMinStep"] == 1
+                assert "domain" not in x.get("scale", {})
+    for name, spec in specs(view, (3, 8)).items():
+        xs = [layer["encoding"]["x"] for layer in layers(spec) if "axis" in layer["encoding"].get("x", {})]
+        if name == "navigator":  # the navigator always spans the whole run
+            assert all("scale" not in x for x in xs)
+        else:
+            assert xs and all(x["scale"]["domain"] == [3, 8] for x in xs)
 
 
 def test_spec_details(view):
-    text = json.dumps(loss_spec("bits per character"))
-    assert "bits per character" in text and "uniform guess" in text
-    assert grad_norm_spec()["encoding"]["y"]["scale"]["type"] == "log"
-    assert clipped_spec()["encoding"]["y"]["scale"]["domain"] == [0, 1]
+    s = specs(view)
+    text = json.dumps(as_json(loss_spec(loss_frame(view), events_frame([]), "bits per character")))
+    assert "bits per character" in text and "uniform guess" in text and BEST_SERIES in text
+    assert layers(s["grad"])[0]["encoding"]["y"]["scale"]["type"] == "log"
+    assert "clip at 20" in json.dumps(as_json(s["grad"]))  # the threshold, labelled ...
+    no_threshold = grad_norm_spec(grad_norm_frame(view), events_frame([]), None)
+    assert "clip at" not in json.dumps(as_json(no_threshold))  # ... or none
+    assert layers(s["clipped"])[0]["encoding"]["y"]["scale"]["domain"] == [0, 1]
+    assert s["navigator"]["params"][0]["name"] == NAV_PARAM
+    select = s["navigator"]["params"][0]["select"]
+    assert (select["type"], select["encodings"]) == ("interval", ["x"])
+    for name in ("loss", "grad", "clipped"):  # the events: rules, and labels on the loss chart
+        marks = [layer["mark"]["type"] for layer in layers(s[name])
+                 if layer.get("data") == {"name": "events"}]
+        assert marks == (["rule", "text"] if name == "loss" else ["rule"])
 
 
 def test_char_frequency_figure_is_a_plotly_figure_with_visible_labels():
@@ -176,24 +332,3 @@ def test_corpus_summary():
     assert len(s.preview) == 50 and s.truncated
 
 
-@pytest.mark.parametrize(("raw", "shown"), [
-    ("notes.txt", r"notes\.txt"),
-    ("**x**", r"\*\*x\*\*"),
-    ("<b>hi</b>", r"\<b\>hi\</b\>"),
-    ("[a](javascript:x)", r"\[a\]\(javascript\:x\)"),
-    ("two\nlines", "two lines"),
-])
-def test_escape_markdown(raw, shown):
-    assert escape_markdown(raw) == shown
-
-
-def test_escape_markdown_shortens():
-    assert len(escape_markdown("a" * 500, limit=40)) == 40
-
-
-@pytest.mark.parametrize(("ch", "label"), [
-    (" ", "␣"), ("\n", "⏎"), ("\t", "⇥"), ("a", "a"), ("\u0301", "◌\u0301"), ("\x01", "U+0001"),
-    ("\u200f", "U+200F"), ("ש", "ש"),
-])
-def test_visible_char(ch, label):
-    assert visible_char(ch) == label

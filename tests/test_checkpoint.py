@@ -139,8 +139,8 @@ def test_the_last_update_survives_a_save_and_load(trained):
     for k in PARAM_NAMES:
         np.testing.assert_array_equal(restored.last_update()[k], trained.last_update()[k])
     assert any(trained.last_update()[k].any() for k in PARAM_NAMES)
-    # A checkpoint from before the weights-before were saved: no update known, so none is shown.
-    arrays = {k: v for k, v in arrays_of(to_bytes(trained)).items() if not k.startswith("before.")}
+    # A checkpoint from before the last update was saved: no update known, so none is shown.
+    arrays = {k: v for k, v in arrays_of(to_bytes(trained)).items() if not k.startswith("update.")}
     old = restore(from_bytes(npz_bytes(arrays)), trained.corpus).trainer
     assert not any(old.last_update()[k].any() for k in PARAM_NAMES)
     assert old.step_count == trained.step_count

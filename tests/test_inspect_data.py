@@ -1,13 +1,9 @@
-"""Data shaping for the Inspect and Sample pages (ui/inspect_data.py, ui/sample_data.py) and the
-worker's additions they read (gradient-flow log, timeline settings)."""
+"""The Inspect and Sample pages' views (ui/views/): what they compute from a trainer or a session."""
 
 from __future__ import annotations
 
+import itertools
 import math
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -16,10 +12,13 @@ import pytest
 from rnn_core.config import TrainConfig
 from rnn_core.corpus import Corpus, corpus_from_text
 from rnn_core.model import forward
+from rnn_core.reach import itemized_gradients, reach_by_distance
 from rnn_core.trainer import Trainer
-from ui import inspect_data as data
-from ui import sample_data as sd
-from ui.worker import GRAD_FLOW_EVERY, SampleSettings, TrainingSession
+from ui.session.timeline import SampleSettings, TimelineSample
+from ui.session.worker import TrainingSession
+from ui.text import visible_char
+from ui.views import grad_flow, gradcheck, hidden, own_text, softmax, text_grid, weights
+from ui.views import sample as sd
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = ("the cat sat on the mat.\nthe dog sat on the log.\n\ta cat and a dog met on a mat by a log.\n"
@@ -41,70 +40,134 @@ def trainer() -> Trainer:
     return t
 
 
-@pytest.fixture
-def session() -> Iterator[TrainingSession]:
-    s = TrainingSession(corpus(), config())
-    yield s
-    s.close()
-
-
-def test_ui_data_modules_import_no_streamlit():
-    code = ("import sys, ui.inspect_data, ui.sample_data, ui.inspect_charts\n"
-            "print('streamlit' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
-
-
-@pytest.mark.parametrize(("ch", "label"), [(" ", "␣"), ("\n", "⏎"), ("\t", "⇥"), ("\r", "␍"),
-                                           ("\x00", "␀"), ("\x1b", "␛"), ("\u00a0", "⍽"),
-                                           ("\u200b", "U+200B"), ("a", "a"), ("<", "<"), ("é", "é")])
-def test_visible_char(ch: str, label: str):
-    assert data.visible_char(ch) == label
-
-
-def test_md_escape_leaves_no_markdown_syntax():
-    out = data.md_escape("![x](http://e.vil) :red[hi] $x$ *a* `c`")
-    assert "](" not in out and "![" not in out
-    assert all(out[i - 1] == "\\" for i, ch in enumerate(out) if ch in "![]():$*`")
-
-
 # --- hidden states ------------------------------------------------------------------------------
 
 
 def test_unit_order():
     hs = np.array([[0.0, 0.9, -0.5], [0.0, -0.9, -0.5], [0.1, 0.9, -0.5]])  # (T=3, H=3)
-    assert data.unit_order(hs, "unit number").tolist() == [0, 1, 2]
-    assert data.unit_order(hs, "most variable").tolist()[0] == 1
-    assert data.unit_order(hs, "most saturated").tolist() == [1, 2, 0]
+    assert hidden.unit_order(hs, "unit number").tolist() == [0, 1, 2]
+    assert hidden.unit_order(hs, "most variable").tolist()[0] == 1
+    assert hidden.unit_order(hs, "most saturated").tolist() == [1, 2, 0]
     with pytest.raises(ValueError, match="unknown unit order"):
-        data.unit_order(hs, "nope")
+        hidden.unit_order(hs, "nope")
 
 
 def test_hidden_view_is_units_by_time(trainer: Trainer):
     trace = trainer.chunk_trace(1)
-    view = data.hidden_view(trace, "most variable", max_units=5)
+    view = hidden.hidden_view(trace, "most variable", max_units=5)
     assert view.z.shape == (5, 10)
     assert view.total_units == 12
     np.testing.assert_array_equal(view.z, trace.hs[:, view.units].T)
-    assert view.labels == [data.visible_char(c) for c in trace.input_chars]
+    assert view.labels == [visible_char(c) for c in trace.input_chars]
     assert np.abs(view.z).max() <= 1.0
 
 
 def test_text_grid_wraps_and_pads():
-    grid = data.text_grid(list("ab cd\ne"), np.arange(7.0), width=3)
+    grid = text_grid.text_grid(list("ab cd\ne"), np.arange(7.0), width=3)
     assert grid.z.shape == (3, 3)
     assert grid.text == [["a", "b", "␣"], ["c", "d", "⏎"], ["e", "", ""]]
     assert grid.position[2].tolist() == [6, -1, -1]
     assert np.isnan(grid.z[2, 1:]).all() and grid.z[1, 2] == 5.0
     with pytest.raises(ValueError):
-        data.text_grid(list("ab"), np.zeros(3))
+        text_grid.text_grid(list("ab"), np.zeros(3))
 
 
 def test_unit_grid_clamps_the_unit(trainer: Trainer):
     trace = trainer.chunk_trace(0)
-    grid, unit = data.unit_grid(trace, 99)
+    grid, unit = hidden.unit_grid(trace, 99)
     assert unit == 11
     np.testing.assert_allclose(grid.z[0, :10], trace.hs[:, 11])
+
+
+def planted(T: int = 40, groups: int = 4, per_group: int = 6, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """hs (T, groups * per_group) whose units follow one of `groups` time courses (plus a little
+    noise), shuffled; and each unit's group."""
+    rng = np.random.default_rng(seed)
+    base = rng.standard_normal((T, groups))
+    group = rng.permutation(np.repeat(np.arange(groups), per_group))
+    return np.tanh(base[:, group] + 0.2 * rng.standard_normal((T, len(group)))), group
+
+
+def test_similarity_order_puts_units_that_move_together_side_by_side():
+    hs, group = planted()
+    order = hidden.similarity_order(hs)
+    assert sorted(order.tolist()) == list(range(len(group)))  # a permutation
+    runs = 1 + int(np.count_nonzero(np.diff(group[order])))
+    assert runs == 4  # each group one contiguous block
+    assert 1 + int(np.count_nonzero(np.diff(group))) > 4  # which the unit numbers were not
+    # within a block, neighbours are more alike than units of other blocks
+    corr = np.corrcoef(hs.T)
+    neighbours = [corr[a, b] for a, b in itertools.pairwise(order) if group[a] == group[b]]
+    others = [abs(corr[a, b]) for a in range(24) for b in range(24) if group[a] != group[b]]
+    assert min(neighbours) > max(others)
+
+
+def test_similarity_order_copes_with_constant_units_and_one_unit():
+    hs, _ = planted()
+    hs[:, 3] = 0.5  # does not change over the chunk
+    assert sorted(hidden.similarity_order(hs).tolist()) == list(range(hs.shape[1]))
+    assert hidden.similarity_order(np.zeros((5, 1))).tolist() == [0]
+
+
+def test_unit_order_similar_keeps_the_most_variable_units():
+    hs, _ = planted(per_group=10)  # 40 units
+    hs[:, :5] *= 0.01  # the 5 least variable
+    order = hidden.unit_order(hs, hidden.SIMILAR, max_units=35)
+    assert sorted(order.tolist()) == list(range(5, 40))
+    assert hidden.unit_order(hs, "unit number", max_units=3).tolist() == [0, 1, 2]
+    assert hidden.UNIT_ORDERS[0] == hidden.SIMILAR  # the page's default
+
+
+def test_notable_units_find_a_planted_space_unit():
+    rng = np.random.default_rng(1)
+    chars = list("the cat (sat) on 'the' mat\nand ran off\n")
+    hs = np.tanh(rng.standard_normal((len(chars), 10)) * 0.5)
+    hs[:, 7] = [0.9 if c == " " else -0.3 for c in chars]           # follows spaces
+    hs[:, 2] = [-0.8 if c in "()" else 0.1 + 0.01 * i for i, c in enumerate(chars)]  # brackets, negatively
+    hs[:, 4] = 0.3                                                    # constant: never picked
+    found = {n.feature: n for n in hidden.notable_units(hs, chars, min_r=0.0)}
+    assert found["spaces"].unit == 7 and found["spaces"].r == pytest.approx(1.0)
+    assert found["spaces"].count == chars.count(" ")
+    assert found["brackets"].unit == 2 and found["brackets"].r < -0.9
+    assert found["line breaks"].count == 2 and found["quotes"].count == 2
+    assert "digits" not in found and "capital letters" not in found  # none in the text
+    assert all(n.unit != 4 for n in found.values())
+    # one occurrence is not enough (some unit would match by chance), nor a weak correlation
+    assert "line breaks" not in {n.feature for n in hidden.notable_units(hs, chars, min_count=3)}
+    weak = hidden.notable_units(hs, chars, min_r=1.01)
+    assert weak == []
+    with pytest.raises(ValueError, match="characters"):
+        hidden.notable_units(hs, chars[:-1])
+
+
+def test_chosen_unit_and_marks():
+    spaces = hidden.NotableUnit("spaces", 7, 0.9, 5)
+    quotes = hidden.NotableUnit("quotes", 3, -0.95, 2)
+    caps = hidden.NotableUnit("capital letters", 7, 0.4, 2)
+    notables = [spaces, quotes, caps]
+    assert hidden.chosen_unit(notables, "the unit that follows spaces", 0) == (7, spaces, "")
+    unit, which, note = hidden.chosen_unit(notables, "the unit that follows brackets", 0)
+    assert (unit, which) == (3, quotes) and "No unit follows brackets" in note  # the strongest instead
+    assert hidden.chosen_unit(notables, hidden.CHOICES[-1], 11) == (11, None, "")
+    unit, which, note = hidden.chosen_unit([], "the unit that follows spaces", 11)
+    assert (unit, which) == (11, None) and "the unit on the right" in note
+    with pytest.raises(ValueError):
+        hidden.chosen_unit(notables, "nope", 0)
+    assert hidden.unit_marks(notables) == {7: "spaces, capital letters", 3: "quotes"}
+    text = hidden.describe_notables(notables, 800, 32)
+    assert "**h7** spaces (r = +0.90)" in text and "**h3** quotes (r = -0.95)" in text
+    assert "this step's 32 chunks, 800 characters" in text
+    assert "No unit follows" in hidden.describe_notables([], 25, 1)
+
+
+def test_read_hidden_takes_the_steps_streams(trainer: Trainer):
+    seen = hidden.read_hidden(trainer, stream=1)
+    assert seen is not None and seen.snap.trace.stream == 1
+    assert seen.hs.shape == (3 * 10, 12) and len(seen.chars) == 30 and seen.streams_used == 3
+    np.testing.assert_array_equal(seen.hs[10:20], trainer.chunk_trace(1).hs)
+    few = hidden.read_hidden(trainer, stream=2, max_streams=1)  # stream 0, and the one shown
+    assert few.streams_used == 2 and few.chars[10:] == trainer.chunk_trace(2).input_chars
+    assert hidden.read_hidden(Trainer(corpus(), config()), 0) is None
 
 
 # --- softmax ------------------------------------------------------------------------------------
@@ -112,7 +175,7 @@ def test_unit_grid_clamps_the_unit(trainer: Trainer):
 
 def test_softmax_view_terms_sum_to_chunk_loss(trainer: Trainer):
     trace = trainer.chunk_trace(2)
-    view = data.softmax_view(trace, trainer.corpus.vocab, k=4)
+    view = softmax.softmax_view(trace, trainer.corpus.vocab, k=4)
     assert view.top_p.shape == (10, 4)
     assert math.isclose(float(view.losses.sum()), trace.loss, rel_tol=1e-9)
     np.testing.assert_allclose(view.losses, -np.log(view.p_target))
@@ -125,8 +188,8 @@ def test_softmax_view_terms_sum_to_chunk_loss(trainer: Trainer):
 
 
 def test_softmax_table_total_row(trainer: Trainer):
-    view = data.softmax_view(trainer.chunk_trace(0), trainer.corpus.vocab)
-    table = data.softmax_table(view)
+    view = softmax.softmax_view(trainer.chunk_trace(0), trainer.corpus.vocab)
+    table = softmax.softmax_table(view)
     assert len(table) == 11
     assert table["t"].iloc[-1] == "Σ"
     assert math.isclose(table["loss term -ln p"].iloc[-1], view.loss, rel_tol=1e-9)
@@ -139,7 +202,7 @@ def test_softmax_table_total_row(trainer: Trainer):
 def test_own_text_trace_matches_forward(trainer: Trainer):
     vocab = trainer.corpus.vocab
     text = "the dog ran on the mat."
-    trace = data.own_text_trace(trainer.params, vocab, text, step=5)
+    trace = own_text.own_text_trace(trainer.params, vocab, text, step=5)
     ids = vocab.encode(text)
     fw = forward(trainer.params, ids[:-1, None], ids[1:, None], np.zeros((1, 12)))
     assert trace.hs.shape == (len(text) - 1, 12)
@@ -151,80 +214,70 @@ def test_own_text_trace_matches_forward(trainer: Trainer):
 
 def test_default_own_text_is_readable():
     vocab = corpus().vocab
-    assert data.default_own_text(vocab, TEXT) == TEXT[:60]  # no capital B in the small corpus
-    full = corpus(TEXT + data.OWN_TEXT_EXAMPLE)
-    assert data.default_own_text(full.vocab, full.text) == data.OWN_TEXT_EXAMPLE
+    assert own_text.default_own_text(vocab, TEXT) == TEXT[:60]  # no capital B in the small corpus
+    full = corpus(TEXT + own_text.OWN_TEXT_EXAMPLE)
+    assert own_text.default_own_text(full.vocab, full.text) == own_text.OWN_TEXT_EXAMPLE
 
 
 @pytest.mark.parametrize(("text", "message"), [
     ("the ☃ cat é", "not in the training text's vocabulary.*'é', '☃'"),
     ("t", "at least two characters"),
-    ("t" * (data.MAX_OWN_TEXT + 2), "At most"),
+    ("t" * (own_text.MAX_OWN_TEXT + 2), "At most"),
 ])
 def test_own_text_rejections(trainer: Trainer, text: str, message: str):
     with pytest.raises(ValueError, match=message):
-        data.own_text_trace(trainer.params, trainer.corpus.vocab, text)
+        own_text.own_text_trace(trainer.params, trainer.corpus.vocab, text)
 
 
 def test_own_text_unknown_whitespace_is_named_visibly(trainer: Trainer):
     with pytest.raises(ValueError, match="'⍽'"):
-        data.own_text_trace(trainer.params, trainer.corpus.vocab, "the\u00a0cat")
+        own_text.own_text_trace(trainer.params, trainer.corpus.vocab, "the\u00a0cat")
 
 
 # --- gradient flow ------------------------------------------------------------------------------
 
 
-def test_grad_flow_log_records_stream_0_and_stays_bounded(trainer: Trainer):
-    log = data.new_grad_flow_log(10)
-    for _ in range(3 * data.GRAD_FLOW_CAP):
-        trainer.step()
-        data.record_grad_flow(log, trainer)
-    flow = data.grad_flow_from_log(log)
-    assert flow.norms.shape[1] == 10
-    assert len(flow.steps) <= 2 * data.GRAD_FLOW_CAP
-    assert (np.diff(flow.steps) > 0).all()
-    assert trainer.step_count - flow.steps[-1] < 2  # the newest row is within one stride (2)
-
-
-def test_grad_flow_row_is_the_last_chunks_dh_norms(trainer: Trainer):
-    log = data.new_grad_flow_log(10)
-    data.record_grad_flow(log, trainer)
-    flow = data.grad_flow_from_log(log)
-    assert flow.steps.tolist() == [5]
-    np.testing.assert_allclose(flow.norms[0], trainer.chunk_trace(0).dh_norms)
-
-
-def test_grad_flow_log_ignores_a_different_seq_len(trainer: Trainer):
-    log = data.new_grad_flow_log(7)
-    data.record_grad_flow(log, trainer)
-    assert len(log) == 0
-
-
 def test_vanishing_ratio():
-    assert data.vanishing_ratio(np.array([0.1, 0.5, 1.0])) == pytest.approx(0.1)
-    assert math.isnan(data.vanishing_ratio(np.array([1.0, 0.0])))
+    assert grad_flow.vanishing_ratio(np.array([0.1, 0.5, 1.0])) == pytest.approx(0.1)
+    assert math.isnan(grad_flow.vanishing_ratio(np.array([1.0, 0.0])))
 
 
-def test_session_records_grad_flow_and_reset_clears_it(session: TrainingSession):
-    for _ in range(3):
-        session.step_once()  # a manual step is always recorded
-    flow = data.read_grad_flow(session)
-    assert flow.steps.tolist() == [1, 2, 3]
-    session.reset(config=config(seq_len=8))
-    assert len(data.read_grad_flow(session).steps) == 0
-    session.step_once()
-    assert data.read_grad_flow(session).norms.shape == (1, 8)
+def test_reach_view_of_a_stream(trainer: Trainer):
+    assert grad_flow.read_reach(Trainer(corpus(), config()), 0) is None  # before the first step
+    inp = grad_flow.read_reach(trainer, stream=2)
+    assert inp is not None and inp.snap.trace.stream == 2
+    view = grad_flow.reach_view(inp)
+    trace = trainer.chunk_trace(2)
+    G = itemized_gradients(trainer.chunk_params(), trace.inputs, trace.targets, trace.h_prev)
+    np.testing.assert_array_equal(view.G, G)
+    np.testing.assert_array_equal(view.last, G[-1])
+    np.testing.assert_array_equal(view.typical, reach_by_distance(G, geometric=True)[1])
+    assert len(view.pair_d) == len(view.pair_g) == 10 * 11 // 2
+    assert view.pair_g[view.pair_d == 9].tolist() == [G[9, 0]]  # the one pair 9 steps apart
+    np.testing.assert_array_equal(view.dh_norms, trace.dh_norms)
+    assert view.labels == [visible_char(c) for c in trace.input_chars]
+    assert view.targets[-1] == visible_char(trace.target_chars[-1])
 
 
-def test_session_thread_records_grad_flow_every_few_steps(session: TrainingSession):
-    session.play()
-    deadline = time.monotonic() + 20
-    while len(data.read_grad_flow(session).steps) < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    session.pause()
-    steps = data.read_grad_flow(session).steps
-    assert len(steps) >= 3  # at most one row per training slice, at least GRAD_FLOW_EVERY apart
-    assert (np.diff(steps) >= GRAD_FLOW_EVERY).all()
+def hand_view(last: list[float], typical: list[float]) -> grad_flow.ReachView:
+    T = len(last)
+    return grad_flow.ReachView(step=1, stream=0, labels=["a"] * T, targets=["b"] * T, G=np.eye(T),
+                               last=np.array(last), distances=np.arange(T), typical=np.array(typical),
+                               pair_d=np.zeros(0), pair_g=np.zeros(0), dh_norms=np.ones(T))
+
+
+def test_fading_in_numbers():
+    view = hand_view([0.01, 0.1, 1.0], [2.0, 0.5, 0.02])
+    assert view.per_step == pytest.approx(0.1)  # 1 -> 0.1 -> 0.01: a tenth per step back
+    assert view.kept(2) == pytest.approx(0.01) and math.isnan(view.kept(3))
+    words = grad_flow.describe_fading(view)
+    assert "**1/100 of** its size at its own step, 2 steps later" in words
+    assert "multiplies it by **0.10**" in words
+    assert "2 steps back the typical gradient is **1/100 of**" in words
+    growing = grad_flow.describe_fading(hand_view([4.0, 2.0, 1.0], [1.0, 1.5, 3.0]))
+    assert "**4 ×**" in growing and "**2.00**" in growing and "**3 ×**" in growing
+    assert math.isnan(hand_view([0.0, 1.0], [1.0, 0.0]).per_step)
+    assert "no step to go back" in grad_flow.describe_fading(hand_view([1.0], [1.0]))
 
 
 # --- weights ------------------------------------------------------------------------------------
@@ -232,31 +285,31 @@ def test_session_thread_records_grad_flow_every_few_steps(session: TrainingSessi
 
 def test_read_weights_shapes_labels_and_update(trainer: Trainer):
     K = len(trainer.corpus.vocab)
-    U = data.read_weights(trainer, "U")
+    U = weights.read_weights(trainer, "U")
     assert U.weights.shape == (12, K) and U.full_shape == (12, K) and not U.truncated
     assert U.row_labels[:2] == ["h0", "h1"] and U.col_labels[0] == "⇥"  # '\t' sorts first
     np.testing.assert_allclose(U.update, trainer.last_update()["U"])
     assert U.effective_lr is not None and (U.effective_lr > 0).all()
-    V = data.read_weights(trainer, "V")
+    V = weights.read_weights(trainer, "V")
     assert V.weights.shape == (K, 12) and V.row_labels[1] == "⏎"
-    c = data.read_weights(trainer, "c")
+    c = weights.read_weights(trainer, "c")
     assert c.weights.shape == (1, K) and c.row_labels == ["c"] and len(c.col_labels) == K
-    small = data.read_weights(trainer, "W", max_size=5)
+    small = weights.read_weights(trainer, "W", max_size=5)
     assert small.weights.shape == (5, 5) and small.truncated and small.full_shape == (12, 12)
     with pytest.raises(ValueError):
-        data.read_weights(trainer, "X")
+        weights.read_weights(trainer, "X")
 
 
 def test_read_weights_sgd_has_no_effective_lr():
     t = Trainer(corpus(), config(optimizer="sgd"))
     t.run(2)
-    assert data.read_weights(t, "W").effective_lr is None
-    summary = data.read_weight_summary(t)
+    assert weights.read_weights(t, "W").effective_lr is None
+    summary = weights.read_weight_summary(t)
     assert summary["median step size"].tolist() == [t.config.lr] * 5
 
 
 def test_weight_summary(trainer: Trainer):
-    summary = data.read_weight_summary(trainer)
+    summary = weights.read_weight_summary(trainer)
     assert summary["parameter"].tolist() == ["U", "W", "V", "b", "c"]
     w = summary.set_index("parameter").loc["W"]
     assert w["‖θ‖"] == pytest.approx(float(np.linalg.norm(trainer.params["W"])))
@@ -267,20 +320,20 @@ def test_weight_summary(trainer: Trainer):
 
 
 def test_gradcheck_on_the_current_chunk_is_small(trainer: Trainer):
-    args = data.read_gradcheck_input(trainer)
+    args = gradcheck.read_gradcheck_input(trainer)
     assert args is not None
-    result = data.run_gradcheck(*args)
+    result = gradcheck.run_gradcheck(*args)
     assert set(result.errors) == {"U", "W", "V", "b", "c"}
     assert max(result.errors.values()) < 1e-5
     assert result.step == 5 and result.steps_checked == 10 and 1 <= result.entries <= 10
-    table = data.gradcheck_table(result)
+    table = gradcheck.gradcheck_table(result)
     assert set(table["verdict"]) == {"correct"}
 
 
 def test_gradcheck_before_training_and_budget():
-    assert data.read_gradcheck_input(Trainer(corpus(), config())) is None
-    assert data.gradcheck_entries(25, 128, 100) == 10
-    assert data.gradcheck_entries(50, 1024, 1000) == 1
+    assert gradcheck.read_gradcheck_input(Trainer(corpus(), config())) is None
+    assert gradcheck.gradcheck_entries(25, 128, 100) == 10
+    assert gradcheck.gradcheck_entries(50, 1024, 1000) == 1
 
 
 # --- sampling -----------------------------------------------------------------------------------
@@ -331,41 +384,70 @@ def test_position_table_marks_the_drawn_character(session: TrainingSession):
     assert table["drawn"].tolist()[0] is True and table["rank"].tolist()[0] == 1
 
 
-def test_timeline_settings_and_table(session: TrainingSession):
+def test_fresh_seeds_differ_and_fit_the_seed_box():
+    seeds = {sd.fresh_seed() for _ in range(20)}
+    assert len(seeds) == 20 and all(0 <= s <= sd.MAX_SEED for s in seeds)
+
+
+def test_describe_draw_names_the_seed_whenever_chance_played_a_part():
+    assert sd.describe_draw(sd.SampleRequest(rng_seed=42)) == "random seed 42"
+    assert sd.describe_draw(sd.SampleRequest(seed_text="a", greedy=True, rng_seed=42)) == "greedy"
+    assert "random seed 42" in sd.describe_draw(sd.SampleRequest(greedy=True, rng_seed=42))
+
+
+def test_sample_html_shows_the_seed_inline_and_escapes_everything():
+    body = sd.sample_html("<b>Dear & 'you'", "</span><script>x()</script>\nline two")
+    assert '<span class="seed"' in body and "&lt;b&gt;Dear &amp; &#x27;you&#x27;</span>" in body
+    assert body.index('class="seed"') < body.index('class="generated"')  # the seed first
+    assert "<script>" not in body and "&lt;/span&gt;&lt;script&gt;x()&lt;/script&gt;\nline two" in body
+    assert "white-space: pre-wrap" in body  # line breaks kept
+    assert "seed text" in body  # the legend
+    bare = sd.sample_html("", "abc")
+    assert 'class="seed"' not in bare and "random character" in bare
+    assert "then what the network wrote" not in sd.sample_html("x", "abc", legend=False)
+
+
+@pytest.mark.parametrize(("n", "position", "width", "window"), [
+    (200, 0, 40, (0, 40)), (200, 100, 40, (80, 120)), (200, 199, 40, (160, 200)),
+    (200, 30, 40, (10, 50)), (25, 12, 40, (0, 25)), (1, 0, 40, (0, 1)), (200, 500, 40, (160, 200)),
+])
+def test_distribution_window(n: int, position: int, width: int, window: tuple[int, int]):
+    assert sd.distribution_window(n, position, width) == window
+    start, stop = window
+    assert start <= min(position, n - 1) < stop
+
+
+def timeline_item(step: int, text: str = "abc") -> TimelineSample:
+    return TimelineSample(step=step, chars_seen=step * 800, smooth_bpc=2.5, text=text)
+
+
+def test_timeline_shown_is_evenly_spaced_from_first_to_newest():
+    items = [timeline_item(i) for i in range(200)]
+    shown = sd.timeline_shown(items, most=40)
+    steps = [s.step for s in shown]
+    assert len(shown) == 40 and steps[0] == 0 and steps[-1] == 199 and steps == sorted(steps)
+    assert max(np.diff(steps)) - min(np.diff(steps)) <= 1
+    assert sd.timeline_shown(items[:5], most=40) == items[:5]
+
+
+def test_timeline_html_oldest_first_whole_and_with_thousands_separators():
+    items = [timeline_item(12_345, "first\nsample <i>"), timeline_item(67_890, "x" * 300)]
+    body = sd.timeline_html(items, "Th&")
+    assert body.index("step 12,345") < body.index("step 67,890")  # oldest first
+    assert "9,876,000 characters trained on" in body and "2.50 bits/char" in body
+    assert "first\nsample &lt;i&gt;" in body and "x" * 300 in body  # whole, escaped
+    assert body.count('class="seed"') == 2 and "Th&amp;" in body
+
+
+def test_timeline_settings(session: TrainingSession):
     session.step_once()
     req = sd.SampleRequest(seed_text="the", length=1000, temperature=0.5, top_k=3, rng_seed=2)
-    session.set_sample_settings(req.timeline_settings(every_steps=50))
+    session.set_sample_settings(req.timeline_settings(every_steps=5000))
     s = session.sample_settings
     assert (s.seed_text, s.length, s.temperature, s.top_k, s.every_steps) == ("the", sd.TIMELINE_MAX_LENGTH,
-                                                                              0.5, 3, 50)
+                                                                              0.5, 3, 5000)
     items = session.timeline_items()
     assert len(items) == 1 and items[0].step == 1 and len(items[0].text) == sd.TIMELINE_MAX_LENGTH
-    session.step_once()
-    session.take_sample()
-    table = sd.timeline_table(session.timeline_items())
-    assert table["step"].tolist() == [2, 1]  # newest first
-    assert "\n" not in "".join(table["sample"])
-    assert "About every 50 steps" in sd.describe_settings(s)
-
-
-def test_bad_timeline_settings_keep_the_old_ones(session: TrainingSession):
-    before = session.sample_settings
-    with pytest.raises(ValueError):
-        session.set_sample_settings(SampleSettings(seed_text="☃"))
-    assert session.sample_settings == before
-
-
-def test_timeline_every_n_steps(session: TrainingSession, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setattr("ui.worker.MIN_SAMPLE_GAP_S", 0.0)
-    session.set_sample_settings(SampleSettings(every_steps=3))
-    for _ in range(7):
-        with session.lock:
-            session.trainer.step()
-            session._maybe_sample()
-    assert [s.step for s in session.timeline_items()] == [0, 3, 6]
-
-
-def test_reset_with_a_new_corpus_drops_a_seed_it_cannot_read(session: TrainingSession):
-    session.set_sample_settings(SampleSettings(seed_text="the cat"))
-    session.reset(corpus=corpus("xyz " * 40))
-    assert session.sample_settings == SampleSettings()
+    assert sd.describe_settings(s) == ("About every 5,000 steps · 300 characters · temperature 0.5, "
+                                       "top-k 3 · random seed 2")
+    assert sd.describe_settings(SampleSettings()).startswith("Every few seconds")

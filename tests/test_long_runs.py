@@ -14,13 +14,15 @@ import tracemalloc
 import numpy as np
 import pytest
 
-import ui.worker
 from rnn_core.config import TrainConfig
 from rnn_core.corpus import load_builtin
 from rnn_core.history import History
 from rnn_core.trainer import HISTORY_CAP, STEP_COLUMNS
-from ui.inspect_data import GRAD_FLOW_CAP
-from ui.worker import RATE_SAMPLES, SAMPLE_TIMELINE_CAP, SampleSettings, TrainingSession
+from ui.session import grad_flow, timeline, worker
+from ui.session.grad_flow import GRAD_FLOW_CAP
+from ui.session.throughput import RATE_SAMPLES
+from ui.session.timeline import SAMPLE_TIMELINE_CAP, SampleSettings
+from ui.session.worker import TrainingSession
 
 TINY = TrainConfig(hidden=4, seq_len=4, batch=1, val_every=50)
 
@@ -46,7 +48,7 @@ def test_timeline_is_capped_after_ten_thousand_samples() -> None:
     s.set_sample_settings(SampleSettings(length=4))
     with s.lock:
         for _ in range(10_000):
-            s.take_sample()
+            s.timeline.take(s.trainer)
     items = s.timeline_items()
     assert len(items) == SAMPLE_TIMELINE_CAP
 
@@ -65,10 +67,10 @@ def test_trainer_histories_are_bounded_after_many_steps() -> None:
 def test_worker_memory_stops_growing_once_its_logs_are_full(monkeypatch: pytest.MonkeyPatch) -> None:
     """The real worker thread, with short slices and a sample after every slice, so one second
     here is many minutes of normal bookkeeping."""
-    monkeypatch.setattr(ui.worker, "SLICE_S", 0.002)
-    monkeypatch.setattr(ui.worker, "REST_S", 0.0)
-    monkeypatch.setattr(ui.worker, "SAMPLE_EVERY_S", 0.0)
-    monkeypatch.setattr(ui.worker, "GRAD_FLOW_EVERY", 1)
+    monkeypatch.setattr(worker, "SLICE_S", 0.002)
+    monkeypatch.setattr(worker, "REST_S", 0.0)
+    monkeypatch.setattr(timeline, "SAMPLE_EVERY_S", 0.0)
+    monkeypatch.setattr(grad_flow, "GRAD_FLOW_EVERY", 1)
     s = TrainingSession(load_builtin("zen"), TINY)
     s.set_sample_settings(SampleSettings(length=4))
 
@@ -85,7 +87,7 @@ def test_worker_memory_stops_growing_once_its_logs_are_full(monkeypatch: pytest.
         with s.lock:
             return {"timeline": len(s.timeline), "history": len(s.trainer.history),
                     "val": len(s.trainer.val_history), "grad_flow": len(s.grad_flow),
-                    "progress": len(s._progress), "step": s.trainer.step_count}
+                    "progress": len(s._throughput), "step": s.trainer.step_count}
 
     tracemalloc.start()
     try:

@@ -168,36 +168,25 @@ def test_adagrad_state_and_effective_lr():
 
 @pytest.mark.parametrize("flat", [True, False])
 @pytest.mark.parametrize("name", OPTIMIZERS)
-def test_propose_then_commit_is_step_elsewhere(name, flat):
-    # The trainer's update: the same numbers as an update in place, bit for bit, written to
-    # other buffers; until commit() the weights and state are as before (a proposal not taken,
-    # here at step 3, changes nothing).
+def test_step_writes_its_change_to_delta(name, flat):
+    # The trainer keeps each step's change to the weights (Inspect's "last update"): the weights
+    # after a step are the weights before it plus delta, bit for bit, and asking for delta
+    # changes nothing in the update itself.
     rng = np.random.default_rng(0)
     shapes = param_shapes(5, 4)
     start = init_params(5, 4, rng)
     make = (lambda a: FlatParams(a)) if flat else (lambda a: {k: v.copy() for k, v in a.items()})
-    in_place, params, out = make(start), make(start), make(start)
-    opt_in_place, opt = make_optimizer(name, in_place), make_optimizer(name, params)
-    for step in range(1, 5):
+    plain, tracked, delta = make(start), make(start), make(start)
+    opt_plain, opt_tracked = make_optimizer(name, plain), make_optimizer(name, tracked)
+    for _ in range(3):
         g = {k: rng.normal(size=sh) for k, sh in shapes.items()}
-        kept = {k: a.copy() for k, a in params.items()}
-        state_before = opt.state_dict()
-        opt.propose(params, g, LR, out)
-        assert opt.t == opt_in_place.t
+        before = {k: a.copy() for k, a in tracked.items()}
+        opt_plain.step(plain, g, LR)
+        opt_tracked.step(tracked, g, LR, delta=delta)
         for k in shapes:
-            np.testing.assert_array_equal(params[k], kept[k])  # untouched
-            for s in opt.state:
-                np.testing.assert_array_equal(opt.state[s][k], state_before.slots[s][k])
-        if step == 3:
-            continue  # not taken: the next proposal starts from the same weights and state
-        opt_in_place.step(in_place, g, LR)
-        opt.commit()
-        assert opt.t == opt_in_place.t
-        for k in shapes:
-            np.testing.assert_array_equal(out[k], in_place[k])
-            for s in opt.state:
-                np.testing.assert_array_equal(opt.state[s][k], opt_in_place.state[s][k])
-        params, out = out, params
+            np.testing.assert_array_equal(tracked[k], plain[k])
+            np.testing.assert_array_equal(tracked[k], before[k] + delta[k])
+            assert delta[k].any()
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)

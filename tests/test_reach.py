@@ -9,8 +9,11 @@ import numpy as np
 import pytest
 
 from rnn_core.cells import get
+from rnn_core.config import TrainConfig
+from rnn_core.corpus import corpus_from_text
 from rnn_core.model import forward, gradients, init_params
 from rnn_core.reach import itemized_dh, itemized_gradients, last_prediction_flow, reach_by_distance
+from rnn_core.trainer import Trainer
 from tests import cell_references as ref
 
 H, K, T = 4, 5, 6
@@ -185,6 +188,23 @@ def test_one_stream_shapes_are_checked_and_h0_is_left_alone():
         itemized_gradients(params, inputs[:, None], targets[:, None], h0)
     with pytest.raises(ValueError, match="inputs"):
         itemized_gradients(params, inputs, targets[:-1], h0)
+
+
+def test_on_the_trainers_last_chunk_with_the_weights_it_was_computed_with():
+    """Trainer.chunk_params() are the weights of the last chunk's passes: with them, the itemized
+    gradients of a stream add up to its traced dL/dh(t); the weights after the update do not."""
+    trainer = Trainer(corpus_from_text("the cat sat on the mat. " * 20, seq_len=8),
+                      TrainConfig(hidden=6, seq_len=8, batch=2, lr=0.5, val_fraction=0.0, seed=1))
+    assert trainer.chunk_params() is None
+    trainer.run(3)
+    params = trainer.chunk_params()
+    trace = trainer.chunk_trace(1)
+    dh = itemized_dh(params, trace.inputs, trace.targets, trace.h_prev)
+    np.testing.assert_allclose(np.linalg.norm(dh.sum(axis=0), axis=1), trace.dh_norms, rtol=1e-10)
+    after = itemized_dh(trainer.params, trace.inputs, trace.targets, trace.h_prev)
+    assert not np.allclose(np.linalg.norm(after.sum(axis=0), axis=1), trace.dh_norms, rtol=1e-6)
+    params["W"][0, 0] += 1.0  # a copy: the trainer's weights are untouched
+    assert trainer.chunk_params()["W"][0, 0] != params["W"][0, 0]
 
 
 # --- the gated cells: the same itemization through each cell's own step back ------------------

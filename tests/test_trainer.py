@@ -22,7 +22,7 @@ from rnn_core.config import NEEDS_RESET, PRESETS, ConfigError, TrainConfig
 from rnn_core.corpus import CorpusError, corpus_from_text, load_builtin
 from rnn_core.model import PARAM_NAMES
 from rnn_core.trainer import STEP_COLUMNS, DivergenceError, Trainer
-from tests.rnn_support import SMALL_TEXT, small_corpus, tiny_config
+from tests.rnn_support import SMALL_TEXT, Losses, small_corpus, tiny_config
 
 
 def min_char_rnn(corpus, params, seq_length, lrs, clip=5.0) -> MinCharRNN:
@@ -279,7 +279,8 @@ def test_optimizer_inspection():
     before = {k: a.copy() for k, a in trainer.params.items()}
     trainer.step()
     for k in PARAM_NAMES:
-        np.testing.assert_array_equal(trainer.last_update()[k], trainer.params[k] - before[k])
+        # the change the update made: the weights are the weights before plus it, bit for bit
+        np.testing.assert_array_equal(trainer.params[k], before[k] + trainer.last_update()[k])
         np.testing.assert_allclose(trainer.effective_lr()[k],
                                    0.1 / np.sqrt(trainer.optimizer.state["mem"][k] + 1e-8))
     assert Trainer(small_corpus(), tiny_config(optimizer="sgd")).effective_lr() is None
@@ -442,7 +443,7 @@ def test_peek_is_the_next_step_exactly_and_changes_nothing(config):
     after_peek = trainer.state()
     for k in PARAM_NAMES:
         np.testing.assert_array_equal(after_peek.params[k], before.params[k])
-        np.testing.assert_array_equal(after_peek.params_before[k], before.params_before[k])
+        np.testing.assert_array_equal(after_peek.last_update[k], before.last_update[k])
     for slot, d in before.optimizer.slots.items():
         for k, a in d.items():
             np.testing.assert_array_equal(after_peek.optimizer.slots[slot][k], a)
@@ -452,8 +453,8 @@ def test_peek_is_the_next_step_exactly_and_changes_nothing(config):
     assert preview.loss == record.loss and preview.clip == record.clip
     for k in PARAM_NAMES:
         np.testing.assert_array_equal(trainer.params[k], preview.params_after[k])
-        np.testing.assert_array_equal(trainer.last_update()[k],
-                                      preview.params_after[k] - preview.params[k])
+        np.testing.assert_array_equal(preview.params_after[k],
+                                      preview.params[k] + trainer.last_update()[k])
     np.testing.assert_array_equal(trainer.chunk_trace(0).hs, preview.forward.hs[1:, 0])
 
 
@@ -465,23 +466,6 @@ def test_peek_tells_when_the_step_would_diverge(losses):
 
 
 # --- divergence: back to the newest healthy snapshot --------------------------------------------
-
-
-class Losses:
-    """Scales the chunk losses the trainer sees (the gradients stay real): factor 1000 is a loss
-    that exploded, 3 a run doing worse than a uniform guess. The trainer calls its cell's forward
-    (the RNN's: rnn_core.model.forward)."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.factor = 1.0
-        real = rnn_cell.forward
-
-        def scaled(*args, **kwargs):
-            fw = real(*args, **kwargs)
-            fw.losses *= self.factor
-            return fw
-
-        monkeypatch.setattr(rnn_cell, "forward", scaled)
 
 
 @pytest.fixture
@@ -548,19 +532,48 @@ def test_non_finite_gradients_are_a_divergence(monkeypatch):
     assert trainer.step().step == 3
 
 
-def test_an_update_that_would_overflow_is_not_taken():
-    trainer = Trainer(small_corpus(), tiny_config(optimizer="momentum", lr=0.01), snapshot_every=3)
+def test_weights_made_infinite_by_an_update_are_found_at_the_next_snapshot():
+    # One character's column of U at the edge of float64, and a velocity that pushes it over:
+    # the update of step 5 makes it +inf. Steps 5 and 6 do not read that character, so their
+    # losses are normal; the weights are checked when the snapshot of step 6 is due, and
+    # training goes back to step 4.
+    config = tiny_config(optimizer="momentum", lr=0.01)
+    trainer, probe = Trainer(small_corpus(), config, snapshot_every=3), Trainer(small_corpus(), config)
     trainer.run(4)
+    read = set()
+    for _ in range(2):
+        probe.run(5 - probe.step_count if probe.step_count < 5 else 1)
+        read |= set(probe.chunk_trace(0).inputs)
+    unread = sorted(set(range(trainer.vocab_size)) - read)[0]
     state = trainer.state()
-    state.optimizer.slots["velocity"]["b"][:] = 1e308  # the next update overflows b to -inf
+    state.params["U"][:, unread] = 1.79e308
+    state.optimizer.slots["velocity"]["U"][:, unread] = -1e308
     trainer.load_state(state)  # the loaded state is the newest snapshot
-    trainer.set_lr(10.0)
-    assert trainer.snapshots.newest.step == 4 and trainer.snapshots.newest.reason == "start"
+    trainer.step()
+    assert np.isinf(trainer.params["U"][:, unread]).all()
     with pytest.raises(DivergenceError) as info:
         trainer.step()
-    assert (info.value.kind, info.value.back_to, info.value.undone) == ("update_not_finite", 4, 0)
+    assert (info.value.kind, info.value.step, info.value.back_to) == ("update_not_finite", 6, 4)
+    assert info.value.loss < trainer.initial_loss
     assert all(np.isfinite(a).all() for a in trainer.params.values())
     assert trainer.optimizer.t == 4 and trainer.step_count == 4
+
+
+def test_gradients_too_large_to_square_are_a_divergence(monkeypatch):
+    trainer = Trainer(small_corpus(), tiny_config(clip_mode="off"), snapshot_every=2)
+    trainer.run(3)
+    real_gradients = rnn_cell.gradients
+
+    def huge(params, fw, out=None):
+        grads, dh = real_gradients(params, fw, out)
+        grads["W"][0, 0] = 1e160  # finite, but its square overflows float64
+        return grads, dh
+
+    monkeypatch.setattr(rnn_cell, "gradients", huge)
+    with pytest.raises(DivergenceError) as info:
+        trainer.step()
+    assert (info.value.kind, info.value.back_to) == ("gradients_not_finite", 2)
+    assert all(np.isfinite(d).all() for d in trainer.optimizer.state["mem"].values())
 
 
 def test_divergence_on_the_first_step_goes_back_to_the_fresh_weights(losses):
@@ -604,6 +617,24 @@ def test_the_best_validation_state_is_kept_and_can_be_restored():
     trainer.restore(trainer.best)
     assert trainer.step_count == best_step
     assert trainer.validation_bpc() == pytest.approx(vals[best_step], rel=1e-12)
+
+
+def test_going_back_before_the_best_validation_forgets_it():
+    corpus = corpus_from_text(SMALL_TEXT * 4, seq_len=10)
+    trainer = Trainer(corpus, tiny_config(val_fraction=0.25, val_every=5), val_share=None,
+                      snapshot_every=5)
+    trainer.run(40)
+    best = trainer.best
+    later = [s for s in trainer.snapshots.items() if s.step >= best.step]
+    earlier = [s for s in trainer.snapshots.items() if s.step < best.step]
+    assert later and earlier
+    trainer.restore(later[0])  # at or after the best: it is still this run's best
+    assert trainer.best is best
+    trainer.restore(earlier[-1])  # before it: the best belongs to the steps undone
+    assert trainer.best is None and trainer.best_val_bpc == math.inf
+    trainer.run(10)  # the next validation is the new best, with its state kept
+    assert trainer.best is not None and trainer.best.step > earlier[-1].step
+    assert trainer.best_val_bpc == min(trainer.val_history.column("val_bpc")[-2:])
 
 
 def test_snapshots_cost_little_memory_at_the_default_preset():

@@ -11,10 +11,11 @@ from collections.abc import Callable
 
 import pytest
 
-import ui.worker
 from rnn_core.config import TrainConfig
 from rnn_core.corpus import load_builtin
-from ui.worker import TrainingSession, live_sessions, live_threads
+from ui.session import lock, server, worker
+from ui.session.server import SERVER, server_threads
+from ui.session.worker import TrainingSession
 
 TINY = TrainConfig(hidden=8, seq_len=8, batch=2)
 
@@ -45,13 +46,13 @@ def new(sessions: list[TrainingSession]) -> TrainingSession:
 
 
 def test_a_closed_session_stops_its_thread(sessions: list[TrainingSession]) -> None:
-    before = live_threads()
+    before = SERVER.live_threads()
     s = new(sessions)
     assert s.play()
     wait_until(lambda: steps(s) > 0)
-    assert live_threads() == before + 1
+    assert SERVER.live_threads() == before + 1
     s.close()  # what on_release does when the tab's websocket closes
-    wait_until(lambda: live_threads() == before, timeout=10)  # "within seconds" (0.2 s here)
+    wait_until(lambda: SERVER.live_threads() == before, timeout=10)  # "within seconds" (0.2 s here)
     frozen = steps(s)
     time.sleep(0.3)
     assert steps(s) == frozen and not s.playing
@@ -76,7 +77,7 @@ def test_reconnect_resumes_only_what_was_training(sessions: list[TrainingSession
 
 def test_workers_take_turns_and_all_progress(sessions: list[TrainingSession],
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ui.worker, "SLICE_S", 0.01)
+    monkeypatch.setattr(worker, "SLICE_S", 0.01)
     active, most = 0, 0
     guard = threading.Lock()
     group = [new(sessions) for _ in range(4)]
@@ -101,13 +102,13 @@ def test_workers_take_turns_and_all_progress(sessions: list[TrainingSession],
     wait_until(lambda: all(steps(s) >= 20 for s in group))
     for s in group:
         s.pause()
-    assert most == ui.worker.TRAIN_PARALLEL == 1
+    assert most == server.TRAIN_PARALLEL == 1
 
 
 def test_pause_is_honoured_while_waiting_for_a_turn(sessions: list[TrainingSession],
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     hog, waiter = new(sessions), new(sessions)
-    monkeypatch.setattr(ui.worker, "SLICE_S", 0.3)
+    monkeypatch.setattr(worker, "SLICE_S", 0.3)
     assert hog.play()
     wait_until(lambda: steps(hog) > 0)
     assert waiter.play()
@@ -121,37 +122,37 @@ def test_sessions_are_freed_once_nothing_refers_to_them() -> None:
     ref = weakref.ref(holder[0])
     assert holder[0].play()
     wait_until(lambda: steps(holder[0]) > 0)
-    with_it = live_sessions()
+    with_it = SERVER.live_sessions()
     holder[0].close()  # its thread ends, and drops its reference
-    wait_until(lambda: live_threads() == 0 or not holder[0]._thread.is_alive())
+    wait_until(lambda: SERVER.live_threads() == 0 or not holder[0]._thread.is_alive())
     holder.clear()  # what Streamlit does when the session expires
     gc.collect()
     assert ref() is None
-    assert live_sessions() <= with_it - 1
+    assert SERVER.live_sessions() <= with_it - 1
 
 
 def test_server_threads_tells_pooled_threads_from_the_rest() -> None:
     # The closed-tab browser test checks that the unpooled ones go back to baseline.
     release = threading.Event()
-    total, pooled = ui.worker.server_threads()
+    total, pooled = server_threads()
     started = [threading.Thread(target=release.wait, name=name, daemon=True)
                for name in ("AnyIO worker thread", "ThreadPoolExecutor-0_7", "ScriptRunner.scriptThread")]
     for t in started:
         t.start()
     try:
-        assert ui.worker.server_threads() == (total + 3, pooled + 2)
+        assert server_threads() == (total + 3, pooled + 2)
     finally:
         release.set()
         for t in started:
             t.join()
-    assert ui.worker.server_threads() == (total, pooled)
+    assert server_threads() == (total, pooled)
 
 
 def test_a_collector_frees_cyclic_garbage_without_streamlits_per_run_gc() -> None:
     # .streamlit/config.toml turns runner.postScriptGC off; dropped sessions are cyclic garbage.
     TrainingSession(load_builtin("zen"), TINY)
     assert any(t.name == "unrolled-gc" and t.daemon for t in threading.enumerate())
-    assert 1 <= ui.worker.GC_EVERY_S <= 300
+    assert 1 <= server.GC_EVERY_S <= 300
 
 
 def test_an_unexpected_error_in_a_slice_pauses_with_a_message(sessions: list[TrainingSession],
@@ -161,7 +162,7 @@ def test_an_unexpected_error_in_a_slice_pauses_with_a_message(sessions: list[Tra
     def broken(*args: object) -> None:
         raise IndexError("a bug")
 
-    monkeypatch.setattr(s, "_record_grad_flow", broken)
+    monkeypatch.setattr(s, "_record_slice", broken)
     assert s.play()
     wait_until(lambda: not s.playing)
     assert s.message and "internal error" in s.message
@@ -173,7 +174,7 @@ def test_an_unexpected_error_in_a_slice_pauses_with_a_message(sessions: list[Tra
 
 def test_the_worker_rests_longer_only_while_others_want_the_lock(sessions: list[TrainingSession],
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(ui.worker, "BUSY_S", 3600.0)  # "recently" = within the hour: no timing here
+    monkeypatch.setattr(lock, "BUSY_S", 3600.0)  # "recently" = within the hour: no timing here
     s = new(sessions)
     assert not s.lock.wanted()
     assert s.play()
@@ -182,5 +183,5 @@ def test_the_worker_rests_longer_only_while_others_want_the_lock(sessions: list[
     assert not s.lock.wanted()  # the worker's own slices do not count
     s.read(lambda t: t.step_count)  # a page read
     assert s.lock.wanted()
-    monkeypatch.setattr(ui.worker, "BUSY_S", 0.0)
+    monkeypatch.setattr(lock, "BUSY_S", 0.0)
     assert not s.lock.wanted()

@@ -10,9 +10,11 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from rnn_core.config import DEFAULT_PRESET, PRESETS, ConfigError, TrainConfig
 from rnn_core.corpus import DEFAULT_CORPUS, Corpus, load_builtin
-from ui.inspect_data import GradCheckResult
-from ui.sample_data import SampleResult
-from ui.worker import ModelTooBigError, TrainingSession, check_config
+from ui.session.limits import ModelTooBigError, check_config
+from ui.session.worker import TrainingSession
+from ui.views.gradcheck import GradCheckResult
+from ui.views.sample import SampleResult
+from ui.views.walk import Walk
 
 _KEY = "unrolled"
 
@@ -25,13 +27,16 @@ class AppState:
     notice: str | None = None             # the last rejected input's message, shown once
     upload_id: str | None = None          # file_id of the upload already checked (checked once)
     upload_error: str | None = None       # why that upload was refused (shown while it is selected)
-    model_file: tuple[str, bool, str] | None = None  # the model upload: (file_id, loaded, message)
+    # the model upload: (file_id, outcome, message, the session's model_serial after it)
+    model_file: tuple[str, str, str, int] | None = None
     preset: str = DEFAULT_PRESET          # the preset the draft started from
     refresh_s: float = 1.0                # live view refresh interval
     polling: bool = False                 # whether this script run's fragments poll
     draft: TrainConfig = field(default_factory=lambda: PRESETS[DEFAULT_PRESET])  # applied on Reset
+    zoom: tuple[int, int, int] | None = None     # the charts' steps: (model_serial, first, last)
     last_sample: SampleResult | None = None      # the Sample page's latest sample
     gradcheck: GradCheckResult | None = None     # the Inspect page's latest gradient check
+    walk: Walk = field(default_factory=Walk)     # the Unrolled page's walk through one step
 
     @property
     def config(self) -> TrainConfig:

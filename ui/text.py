@@ -1,36 +1,50 @@
-"""Showing user text safely and readably. No Streamlit here."""
+"""Showing user text safely and readably: characters as visible labels, markdown made inert,
+counts. Every page, view and figure uses these, so a character looks the same everywhere. No
+Streamlit here."""
 
 from __future__ import annotations
 
-import re
+import string
 import unicodedata
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:&])")
 _VISIBLE = {" ": "␣", "\n": "⏎", "\t": "⇥", "\r": "␍", "\u00a0": "⍽", "\x7f": "␡"}
-
-
-def escape_markdown(text: str, limit: int = 80) -> str:
-    """User text (a file name) safe inside st.markdown/caption: every markdown and HTML character
-    escaped, newlines flattened, shortened to `limit` characters."""
-    text = " ".join(text.split())
-    if len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+_MARKDOWN_SPECIAL = frozenset(string.punctuation)  # ASCII punctuation: CommonMark escapes all of it
 
 
 def visible_char(ch: str) -> str:
-    """A character as a visible label: whitespace and control characters get a symbol, combining
-    marks sit on a dotted circle, so no axis label is empty or invisible."""
+    """A character as a visible label, so no axis tick, cell or message is empty or invisible:
+    common whitespace as a symbol (␣ ⏎ ⇥ ␍ ⍽), the C0 control characters as their control pictures
+    (␀ … ␟), combining marks on a dotted circle, and whatever else does not print (format
+    characters, other spaces, C1 controls, unassigned code points) as its code point."""
     if ch in _VISIBLE:
         return _VISIBLE[ch]
-    category = unicodedata.category(ch)
-    if category == "Cc":
-        return f"U+{ord(ch):04X}"
-    if category.startswith("M"):
+    if ord(ch) < 0x20:
+        return chr(0x2400 + ord(ch))  # the Unicode block "Control Pictures"
+    if unicodedata.category(ch).startswith("M"):
         return "◌" + ch
-    if category in ("Zs", "Zl", "Zp", "Cf"):
+    if not ch.isprintable():
         return f"U+{ord(ch):04X}"
     return ch
+
+
+def visible_text(text: str) -> str:
+    return "".join(visible_char(ch) for ch in text)
+
+
+def one_line(text: str) -> str:
+    """Line breaks and tabs made visible (spaces kept), so a text reads on one table row."""
+    return "".join(_VISIBLE[ch] if ch in "\n\r\t" else ch for ch in text)
+
+
+def escape_markdown(text: str, limit: int | None = None) -> str:
+    """User text (a file name, a message that quotes a file or a typed text) made inert inside
+    Streamlit markdown (st.markdown, st.caption, st.error): every ASCII punctuation character
+    backslash-escaped, so no link, image, emphasis, HTML, :directive: or $math$ can form; runs of
+    whitespace, newlines included, become one space; at most `limit` characters (ending in …)."""
+    text = " ".join(text.split())
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in text)
 
 
 def char_name(ch: str) -> str:
@@ -43,3 +57,13 @@ def format_count(n: float) -> str:
     if n >= 1e6:
         return f"{n / 1e6:.2f} M"
     return f"{n:,.0f}"
+
+
+_LATEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "%": r"\%", "#": r"\#",
+                  "&": r"\&", "_": r"\_", "^": r"\textasciicircum{}", "~": r"\textasciitilde{}"}
+
+
+def latex_text(text: str) -> str:
+    """Text made literal inside LaTeX's \\text{} or \\texttt{} (st.latex, KaTeX): every character
+    that LaTeX would read as a command, group, math or comment written as the character itself."""
+    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in text)

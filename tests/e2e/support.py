@@ -51,7 +51,8 @@ def wait_for_step(page: Page, at_least: int, timeout: float = 30) -> int:
 def go_to(page: Page, title: str) -> None:
     """Open a page from the sidebar navigation and wait until it has drawn."""
     page.get_by_role("link", name=title, exact=True).click()
-    expect(page.get_by_role("heading", name=title, exact=True)).to_be_visible()
+    # In the main area: the sidebar's "Unrolled" (the app's name) is a heading too.
+    expect(page.get_by_test_id("stMain").get_by_role("heading", name=title, exact=True)).to_be_visible()
     wait_for_app(page)
 
 

@@ -13,11 +13,11 @@ from collections.abc import Callable
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from bench.browser import running_server, status_text, wait_for_app, wait_for_render
+from bench.browser import TIMEOUT_MS, running_server, status_text, wait_for_app, wait_for_render
 from tests.e2e.support import assert_no_exception, go_to, nav_labels, screenshot, step_of, wait_for_step
 from tests.load.browser_sessions import server_load
 
-PAGE_LIST = ["Data", "Train", "Inspect", "Sample"]
+PAGE_LIST = ["Data", "Train", "Inspect", "Unrolled", "Sample"]
 ALPHA = "abc abcd abd bad cab dab. " * 40  # tiny vocabulary: a, b, c, d, space, full stop
 
 
@@ -126,7 +126,9 @@ def test_two_sessions_stay_apart_and_a_closed_one_stops(new_page: Callable[..., 
     expect(a.get_by_test_id("stMainBlockContainer").get_by_text("6 symbols")).to_be_visible()
     b = new_page("/data", height=1600)
     assert "python-docs" in sidebar_corpus(b)
-    expect(b.locator(".js-plotly-plot").first).to_be_visible()  # the character frequencies
+    # The character frequencies. A new context loads plotly.js afresh: on the shared 2 cores that
+    # took over expect's default 5 s (at the base commit too), so wait as long as for a page.
+    expect(b.locator(".js-plotly-plot").first).to_be_visible(timeout=TIMEOUT_MS)
     wait_for_render(b)
     screenshot(b, "data.png")
     click_and_time(a, "Play", "Training")

@@ -17,10 +17,11 @@ import streamlit as st
 from rnn_core import checkpoint
 from rnn_core.checkpoint import CheckpointError
 from rnn_core.config import ConfigError
+from ui.session.limits import check_config
+from ui.session.worker import TrainingSession
 from ui.state import AppState, set_widget_values
 from ui.text import escape_markdown
-from ui.train_settings import KEYS as SETTING_KEYS
-from ui.worker import TrainingSession, check_config
+from ui.widgets.train_settings import KEYS as SETTING_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,8 @@ def checkpoint_bytes(session: TrainingSession) -> bytes:
     return session.read(checkpoint.to_bytes)
 
 
-def load_checkpoint(state: AppState, raw: bytes) -> str:
-    """Resume from checkpoint bytes on the current text; returns what to tell the user.
+def load_checkpoint(state: AppState, raw: bytes) -> checkpoint.Restored:
+    """Resume from checkpoint bytes on the current text, as far as the file allows.
 
     Raises CheckpointError or ConfigError (messages meant for the user) before anything changes:
     the running model is only replaced by a fully restored one, and training is paused first.
@@ -49,27 +50,47 @@ def load_checkpoint(state: AppState, raw: bytes) -> str:
     ckpt = checkpoint.from_bytes(raw)
     # Before restore() allocates: the file's settings may be valid yet too big for this server.
     check_config(ckpt.config, len(ckpt.vocab))
-    trainer = checkpoint.restore(ckpt, state.corpus).trainer
-    state.session.install(trainer)
+    restored = checkpoint.restore(ckpt, state.corpus)
+    trainer = restored.trainer
+    state.session.install(trainer, "load", f"model loaded at step {trainer.step_count:,}")
     state.draft = trainer.config  # the Train page shows (and a Reset rebuilds) the loaded settings
     set_widget_values(**{k: getattr(trainer.config, k) for k in SETTING_KEYS})
-    return (f"Loaded a model at step {trainer.step_count:,} (hidden {trainer.config.hidden}, "
-            f"{trainer.config.optimizer}). Press Play to continue training it.")
+    return restored
 
 
-def _load_upload(state: AppState, raw: bytes) -> tuple[bool, str]:
+def loaded_message(restored: checkpoint.Restored) -> str:
+    """What a load did, and what it could not resume (the file lacked it)."""
+    config = restored.trainer.config
+    model = f"hidden {config.hidden}, {config.optimizer}"
+    if restored.optimizer_resumed and restored.position_resumed:
+        return (f"Loaded a model at step {restored.trainer.step_count:,} ({model}). Press Play to "
+                "continue training it.")
+    if restored.optimizer_resumed:
+        missing = ("not its place in the text (the file has none for this text and number of "
+                   "streams)")
+    else:
+        missing = (f"not its optimizer state (the file has none: {config.optimizer} starts afresh) "
+                   "nor its place in the text")
+    return (f"Loaded the weights and settings of a model ({model}), but {missing}, so training "
+            "starts again at step 0 from the beginning of the text. Press Play to train it.")
+
+
+def _load_upload(state: AppState, raw: bytes) -> tuple[str, str]:
+    """("resumed" | "partly" | "refused", what to tell the user)."""
     try:
-        return True, load_checkpoint(state, raw)
+        restored = load_checkpoint(state, raw)
     except (CheckpointError, ConfigError) as exc:
         # The message may quote the file (its vocabulary, its settings): show it as plain text.
-        return False, (f"This model was not loaded: {escape_markdown(str(exc), 600)} "
-                       "The current model is unchanged.")
+        return "refused", (f"This model was not loaded: {escape_markdown(str(exc), 600)} "
+                           "The current model is unchanged.")
     except MemoryError:
-        return False, "This model is too large for this server. The current model is unchanged."
+        return "refused", "This model is too large for this server. The current model is unchanged."
     except Exception:  # a bug, not the user's file: log it, say so, keep the session alive
         log.exception("loading an uploaded checkpoint failed")
-        return False, ("This file could not be read as a model checkpoint. "
-                       "The current model is unchanged.")
+        return "refused", ("This file could not be read as a model checkpoint. "
+                           "The current model is unchanged.")
+    exact = restored.optimizer_resumed and restored.position_resumed
+    return "resumed" if exact else "partly", loaded_message(restored)
 
 
 def model_file_panel(state: AppState) -> None:
@@ -89,13 +110,17 @@ def model_file_panel(state: AppState) -> None:
     if upload is None:
         state.model_file = None
     elif state.model_file is None or state.model_file[0] != upload.file_id:
-        loaded, message = _load_upload(state, upload.getvalue())  # once per uploaded file
-        state.model_file = (upload.file_id, loaded, message)
-        if loaded:
+        outcome, message = _load_upload(state, upload.getvalue())  # once per uploaded file
+        state.model_file = (upload.file_id, outcome, message, state.session.model_serial)
+        if outcome != "refused":
             st.rerun()  # redraw the status and every page with the loaded model
-    if state.model_file is not None:
-        _, loaded, message = state.model_file
-        if loaded:
+    # What the upload did, while the session still runs the model it left: after a Reset or a new
+    # text, "Loaded a model at step ..." (or "The current model is unchanged") is no longer true.
+    if state.model_file is not None and state.model_file[3] == state.session.model_serial:
+        _, outcome, message, _ = state.model_file
+        if outcome == "resumed":
             st.success(message, icon=":material/check_circle:")
+        elif outcome == "partly":
+            st.warning(message, icon=":material/warning:")
         else:
             st.error(message, icon=":material/block:")

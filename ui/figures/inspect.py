@@ -1,11 +1,5 @@
-"""Figure builders for the Inspect and Sample pages: pure functions from the views in
-ui/inspect_data.py and ui/sample_data.py to plotly go.Figure objects. No Streamlit here.
-
-Conventions: the main trace is always data[0] (tests read its z); time runs along x with the
-input characters (whitespace made visible) as tick labels on numeric positions, so repeated
-characters stay separate columns; only single characters go into plotly text fields, so no user
-text can form plotly's pseudo-HTML tags.
-"""
+"""The Inspect page's figures: pure functions from the views in ui/views/ to plotly figures
+(conventions in ui/figures/axes.py)."""
 
 from __future__ import annotations
 
@@ -14,42 +8,24 @@ import math
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.inspect_data import GradCheckResult, GradFlow, HiddenView, SoftmaxView, TextGrid
-from ui.sample_data import SampleResult
+from rnn_core.units import uniform_loss
+from ui.figures.axes import DIVERGING, MAX_ROW_TICKS, MONO, char_axis, empty_figure, titled
+from ui.views.grad_flow import GradFlow, ReachView
+from ui.views.gradcheck import GradCheckResult
+from ui.views.hidden import HiddenView
+from ui.views.softmax import SoftmaxView
+from ui.views.text_grid import TextGrid
 
-DIVERGING = "RdBu_r"   # blue negative, white 0, red positive
-MAX_TICKS = 100        # tick labels on a time / vocabulary axis before they are thinned
-MAX_ROW_TICKS = 32     # ... and on a vertical axis, where labels are as tall as a line of text
-MONO = "DejaVu Sans Mono, Menlo, Consolas, monospace"
-
-
-def _char_axis(labels: list[str], title: str = "t (input character)") -> dict:
-    """A numeric axis 0..T-1 labelled with characters (every n-th when there are many)."""
-    step = max(1, math.ceil(len(labels) / MAX_TICKS))
-    idx = list(range(0, len(labels), step))
-    return {"title": {"text": title}, "tickmode": "array", "tickvals": idx,
-            "ticktext": [labels[i] for i in idx], "tickangle": 0,
-            "tickfont": {"family": MONO}, "range": [-0.5, len(labels) - 0.5]}
-
-
-def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
-    fig.update_layout(title={"text": title}, height=height, margin={"l": 60, "r": 20, "t": 50, "b": 50})
-    return fig
-
-
-def _empty(title: str, message: str) -> go.Figure:
-    fig = go.Figure()
-    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
-    fig.update_xaxes(visible=False)
-    fig.update_yaxes(visible=False)
-    return _layout(fig, title, 200)
-
+LOG_FLOOR = 1e-30  # norms below this (exact zeros) sit at the floor of a log axis
+LOG_AXIS = {"type": "log", "dtick": 1, "exponentformat": "power"}  # a label per power of ten only
 
 # --- hidden states ------------------------------------------------------------------------------
 
 
-def hidden_state_figure(view: HiddenView, title: str = "Hidden state h(t)") -> go.Figure:
-    """Units × time steps, colour fixed to tanh's range [-1, 1]."""
+def hidden_state_figure(view: HiddenView, title: str = "Hidden state h(t)",
+                        marks: dict[int, str] | None = None) -> go.Figure:
+    """Units × time steps, colour fixed to tanh's range [-1, 1]. `marks` names some units (unit ->
+    what it follows): their rows are labelled with it, in bold; other rows get thinned labels."""
     n, T = view.z.shape
     units = [f"h{u}" for u in view.units]
     custom = np.broadcast_to(np.array(view.labels, dtype=object), (n, T))
@@ -59,10 +35,24 @@ def hidden_state_figure(view: HiddenView, title: str = "Hidden state h(t)") -> g
         colorbar={"title": {"text": "h"}},
         hovertemplate="t=%{x} input '%{customdata}'<br>unit %{y}: %{z:.3f}<extra></extra>",
     ))
-    fig.update_xaxes(**_char_axis(view.labels))
-    fig.update_yaxes(title={"text": "hidden unit"}, autorange="reversed", type="category")
+    fig.update_xaxes(**char_axis(view.labels))
+    fig.update_yaxes(title={"text": "hidden unit"}, autorange="reversed", type="category",
+                     **_row_ticks(units, view.units, marks or {}))
     shown = f" ({n} of {view.total_units} units)" if n < view.total_units else ""
-    return _layout(fig, title + shown, int(min(720, max(260, 90 + 7 * n))))
+    return titled(fig, title + shown, int(min(720, max(260, 90 + 7 * n))))
+
+
+def _row_ticks(labels: list[str], units: np.ndarray, marks: dict[int, str]) -> dict:
+    """Tick labels for a heatmap's rows: every k-th row (at most MAX_ROW_TICKS), and the marked
+    units' rows as "<b>what → h12</b>", with the plain labels near them left out."""
+    if not marks:
+        return {}
+    k = max(1, math.ceil(len(labels) / MAX_ROW_TICKS))
+    marked = [i for i, u in enumerate(units) if int(u) in marks]
+    plain = [i for i in range(0, len(labels), k) if all(abs(i - m) >= k for m in marked)]
+    rows = sorted(plain + marked)
+    text = [f"<b>{marks[int(units[i])]} → {labels[i]}</b>" if i in marked else labels[i] for i in rows]
+    return {"tickmode": "array", "tickvals": [labels[i] for i in rows], "ticktext": text}
 
 
 def _text_figure(grid: TextGrid, title: str, zmin: float, zmax: float, colorscale: str | list,
@@ -77,20 +67,23 @@ def _text_figure(grid: TextGrid, title: str, zmin: float, zmax: float, colorscal
     ))
     fig.update_xaxes(visible=False, range=[-0.5, width - 0.5])
     fig.update_yaxes(visible=False, autorange="reversed")
-    return _layout(fig, title, 90 + 36 * rows)
+    titled(fig, title, 60 + 36 * rows)
+    fig.update_layout(margin={"t": 40, "b": 10})  # no axes below
+    return fig
 
 
-def unit_text_figure(grid: TextGrid, unit: int) -> go.Figure:
+def unit_text_figure(grid: TextGrid, unit: int, about: str = "") -> go.Figure:
     """The text coloured by one unit's activation after reading each character (Karpathy's
-    "visualizing recurrent networks"): blue -1, white 0, red +1."""
-    return _text_figure(grid, f"Text coloured by unit h{unit} (blue −1, white 0, red +1)", -1.0, 1.0,
-                        DIVERGING, f"h{unit}", 0.0)
+    "visualizing recurrent networks"): blue -1, white 0, red +1. `about`: what the unit follows."""
+    about = f", {about}" if about else ""
+    return _text_figure(grid, f"The text coloured by unit h{unit}{about} (blue −1, white 0, red +1)",
+                        -1.0, 1.0, DIVERGING, f"h{unit}", 0.0)
 
 
 def surprise_text_figure(grid: TextGrid, vocab_size: int) -> go.Figure:
     """The text coloured by the surprise -ln p of each character given what came before; full red
     at ln K, the loss of a uniform guess. The first character is never predicted (blank)."""
-    zmax = math.log(max(vocab_size, 2))
+    zmax = uniform_loss(max(vocab_size, 2), 1)  # ln K
     return _text_figure(grid, f"Each predicted character coloured by its surprise -ln p (white 0, red ≥ "
                               f"ln K = {zmax:.2f}, a uniform guess)", 0.0, zmax, "Reds", "-ln p")
 
@@ -118,11 +111,11 @@ def softmax_topk_figure(view: SoftmaxView) -> go.Figure:
         marker={"symbol": "square-open", "size": 24, "line": {"width": 3}, "color": "#e6550d"},
         hoverinfo="skip",
     ))
-    fig.update_xaxes(**_char_axis(view.inputs))
+    fig.update_xaxes(**char_axis(view.inputs))
     fig.update_yaxes(title={"text": "rank"}, autorange="reversed", type="category")
     fig.update_layout(showlegend=True, legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right",
                                                "yanchor": "bottom"})
-    return _layout(fig, f"Top {k} next-character candidates per step", 140 + 32 * k)
+    return titled(fig, f"Top {k} next-character candidates per step", 140 + 32 * k)
 
 
 def loss_terms_figure(view: SoftmaxView) -> go.Figure:
@@ -138,38 +131,95 @@ def loss_terms_figure(view: SoftmaxView) -> go.Figure:
     fig.add_trace(go.Scatter(x=x, y=view.p_target, name="p(true next)", yaxis="y2", mode="lines+markers",
                              line={"color": "#0b5cad"},
                              hovertemplate="t=%{x}: p = %{y:.3f}<extra></extra>"))
-    fig.add_hline(y=math.log(max(view.vocab_size, 2)), line_dash="dot", line_color="#555555",
+    fig.add_hline(y=uniform_loss(max(view.vocab_size, 2), 1), line_dash="dot", line_color="#555555",
                   annotation_text="ln K (uniform guess)", annotation_position="top left")
-    fig.update_xaxes(**_char_axis(view.inputs))
+    fig.update_xaxes(**char_axis(view.inputs))
     fig.update_layout(
         yaxis={"title": {"text": "-ln p (nats)"}, "rangemode": "tozero"},
         yaxis2={"title": {"text": "p(true next)"}, "overlaying": "y", "side": "right", "range": [0, 1],
                 "tickmode": "linear", "tick0": 0, "dtick": 0.25, "showgrid": False},
         legend={"orientation": "h", "y": 1.02, "x": 1, "xanchor": "right", "yanchor": "bottom"},
     )
-    return _layout(fig, f"Loss terms: Σ = {float(view.losses.sum()):.3f} nats (this chunk's loss)", 340)
+    return titled(fig, f"Loss terms: Σ = {float(view.losses.sum()):.3f} nats (this chunk's loss)", 340)
 
 
 # --- gradient flow through time -----------------------------------------------------------------
 
 
-def grad_flow_figure(dh_norms: np.ndarray, labels: list[str]) -> go.Figure:
-    """||dL/dh(t)|| against t: how much of the chunk loss's gradient reaches each step."""
+def last_prediction_figure(view: ReachView) -> go.Figure:
+    """||dL(T-1)/dh(s)|| against s on a log axis: the last prediction's gradient alone, going back
+    through the chunk from the step it was made at (the fading, made visible)."""
+    T = len(view.last)
     fig = go.Figure(go.Scatter(
-        x=list(range(len(dh_norms))), y=np.maximum(dh_norms, 1e-30), mode="lines+markers",
+        x=list(range(T)), y=np.maximum(view.last, LOG_FLOOR), mode="lines+markers",
+        name="last prediction", customdata=view.labels, line={"color": "#0b5cad", "width": 3},
+        marker={"size": 8},
+        hovertemplate="s=%{x} (after '%{customdata}'): %{y:.3g}<extra></extra>",
+    ))
+    fig.update_xaxes(**char_axis(view.labels, title="s: the step the gradient reaches (input character)"))
+    fig.update_yaxes(title={"text": f"‖∂L({T - 1})/∂h(s)‖"}, **LOG_AXIS)
+    return titled(fig, f"The last prediction's gradient ('{view.targets[-1]}'), going back", 340)
+
+
+def reach_figure(view: ReachView) -> go.Figure:
+    """Every prediction's gradient G[t, s] against how far back it reaches (t - s), log axis: the
+    pairs as dots, their geometric mean (the typical pair) as a line."""
+    fig = go.Figure(go.Scatter(
+        x=view.distances, y=np.maximum(view.typical, LOG_FLOOR), mode="lines+markers",
+        name="typical (geometric mean)", line={"color": "#d62728", "width": 3}, marker={"size": 7},
+        hovertemplate="%{x} steps back: typical %{y:.3g}<extra></extra>",
+    ))
+    fig.add_trace(go.Scatter(
+        x=view.pair_d, y=np.maximum(view.pair_g, LOG_FLOOR), mode="markers",
+        name="each prediction t, step s", marker={"size": 5, "color": "#7f7f7f", "opacity": 0.35},
+        hovertemplate="t − s = %{x}: %{y:.3g}<extra></extra>",
+    ))
+    fig.update_xaxes(title={"text": "steps back: t − s"}, range=[-0.5, len(view.distances) - 0.5])
+    fig.update_yaxes(title={"text": "‖∂L(t)/∂h(s)‖"}, **LOG_AXIS)
+    fig.update_layout(legend={"x": 0.99, "y": 0.99, "xanchor": "right", "yanchor": "top",
+                              "bgcolor": "rgba(255, 255, 255, 0.8)"})  # top right: the fall leaves it empty
+    return titled(fig, "Every prediction's gradient, by how far back it reaches", 340)
+
+
+def itemized_figure(view: ReachView) -> go.Figure:
+    """The T × T matrix G[t, s] = ||dL(t)/dh(s)||, colour log10; blank above the diagonal, where
+    a prediction has no gradient (h(s) comes after it)."""
+    T = len(view.G)
+    z = np.log10(np.maximum(view.G, LOG_FLOOR))
+    z[np.triu_indices(T, k=1)] = np.nan
+    rows = [f"{t} → {c}" for t, c in enumerate(view.targets)]
+    fig = go.Figure(go.Heatmap(
+        z=z, x=list(range(T)), y=list(range(T)), colorscale="Viridis", hoverongaps=False,
+        customdata=np.broadcast_to(np.array(view.labels, dtype=object), (T, T)),
+        colorbar={"title": {"text": "log10"}},
+        hovertemplate="prediction t=%{y}, step s=%{x} ('%{customdata}'): log10 = %{z:.2f}<extra></extra>",
+    ))
+    fig.update_xaxes(**char_axis(view.labels, title="s: the step the gradient reaches (input character)"))
+    step = max(1, math.ceil(T / MAX_ROW_TICKS))
+    fig.update_yaxes(title={"text": "t: prediction (→ character predicted)"}, autorange="reversed",
+                     tickmode="array", tickvals=list(range(0, T, step)), ticktext=rows[::step],
+                     tickfont={"family": MONO})
+    return titled(fig, "Every prediction × every step: log10 ‖∂L(t)/∂h(s)‖", int(min(720, 160 + 18 * T)))
+
+
+def grad_flow_figure(dh_norms: np.ndarray, labels: list[str]) -> go.Figure:
+    """||dL/dh(t)|| against t: the whole chunk loss's gradient at each step, the sum of the parts of
+    every prediction at or after t (what training uses; it hides the fading of each part)."""
+    fig = go.Figure(go.Scatter(
+        x=list(range(len(dh_norms))), y=np.maximum(dh_norms, LOG_FLOOR), mode="lines+markers",
         name="‖dL/dh(t)‖", customdata=labels,
         hovertemplate="t=%{x} ('%{customdata}'): ‖dL/dh‖ = %{y:.3g}<extra></extra>",
     ))
-    fig.update_xaxes(**_char_axis(labels))
-    fig.update_yaxes(title={"text": "‖dL/dh(t)‖"}, type="log", exponentformat="e")
-    return _layout(fig, "Gradient reaching each step of the chunk", 320)
+    fig.update_xaxes(**char_axis(labels))
+    fig.update_yaxes(title={"text": "‖∂L/∂h(t)‖"}, **LOG_AXIS)
+    return titled(fig, "The whole chunk's gradient at each step, L = Σ L(t)", 320)
 
 
 def grad_flow_history_figure(flow: GradFlow) -> go.Figure:
     """Training step × t, colour log10 ||dL/dh(t)||: vanishing gradients show as a dark left side."""
     if len(flow.steps) == 0:
-        return _empty("Gradient flow over training", "No steps recorded yet")
-    z = np.log10(np.maximum(flow.norms, 1e-30))  # (n, T)
+        return empty_figure("Gradient flow over training", "No steps recorded yet")
+    z = np.log10(np.maximum(flow.norms, LOG_FLOOR))  # (n, T)
     fig = go.Figure(go.Heatmap(
         z=z, x=list(range(flow.norms.shape[1])), y=flow.steps, colorscale="Viridis",
         colorbar={"title": {"text": "log10 ‖dL/dh‖"}},
@@ -177,7 +227,7 @@ def grad_flow_history_figure(flow: GradFlow) -> go.Figure:
     ))
     fig.update_xaxes(title={"text": "t (position in the chunk)"})
     fig.update_yaxes(title={"text": "training step"})
-    return _layout(fig, "Gradient flow over training (stream 0)", 380)
+    return titled(fig, "Gradient flow over training (stream 0)", 380)
 
 
 # --- weights and optimizer ----------------------------------------------------------------------
@@ -193,7 +243,7 @@ def weight_figure(matrix: np.ndarray, row_labels: list[str], col_labels: list[st
         raise ValueError(f"kind must be one of {WEIGHT_KINDS}, got {kind!r}")
     rows, cols = matrix.shape
     if kind == "step size":
-        z = np.log10(np.maximum(matrix, 1e-30))
+        z = np.log10(np.maximum(matrix, LOG_FLOOR))
         scale: dict = {"colorscale": "Viridis", "colorbar": {"title": {"text": "log10 step"}}}
         hover = "log10 step = %{z:.2f}"
     else:
@@ -209,11 +259,11 @@ def weight_figure(matrix: np.ndarray, row_labels: list[str], col_labels: list[st
         text=np.broadcast_to(np.array(row_labels, dtype=object)[:, None], (rows, cols)),
         hovertemplate=f"row %{{text}}, column %{{customdata}}: {hover}<extra></extra>",
     ))
-    fig.update_xaxes(**_char_axis(col_labels, title=""))
+    fig.update_xaxes(**char_axis(col_labels, title=""))
     step = max(1, math.ceil(rows / MAX_ROW_TICKS))
     fig.update_yaxes(tickmode="array", tickvals=list(range(0, rows, step)),
                      ticktext=row_labels[::step], autorange="reversed", tickfont={"family": MONO})
-    return _layout(fig, title, int(min(640, max(170, 110 + 4 * rows))))
+    return titled(fig, title, int(min(640, max(170, 110 + 4 * rows))))
 
 
 def gradcheck_figure(result: GradCheckResult) -> go.Figure:
@@ -224,47 +274,4 @@ def gradcheck_figure(result: GradCheckResult) -> go.Figure:
     fig.add_hline(y=1e-5, line_dash="dot", annotation_text="1e-5: backprop agrees",
                   annotation_position="top left")
     fig.update_yaxes(type="log", title={"text": "relative error"}, exponentformat="e")
-    return _layout(fig, f"Gradient check at step {result.step}", 300)
-
-
-# --- sampling -----------------------------------------------------------------------------------
-
-
-def sample_distribution_figure(result: SampleResult) -> go.Figure:
-    """For each generated character (x, labelled with it) the top-k distribution it was drawn from
-    (rows by rank); the drawn candidate is outlined. Hover a column to read its top k."""
-    n, k = result.top_p.shape
-    chars = result.visible
-    z = result.top_p.T                                                     # (k, n)
-    text = [[result.top_chars[i][r] for i in range(n)] for r in range(k)]
-    ranks = [str(r + 1) for r in range(k)]
-    drawn = np.broadcast_to(np.array(chars, dtype=object), (k, n))
-    fig = go.Figure(go.Heatmap(
-        z=z, x=list(range(n)), y=ranks, text=text, texttemplate="%{text}" if n <= 120 else None,
-        customdata=drawn, textfont={"family": MONO, "size": 13}, zmin=0.0, zmax=1.0,
-        colorscale="Blues", xgap=1, ygap=1, colorbar={"title": {"text": "p"}},
-        hovertemplate=("position %{x} (drew '%{customdata}')<br>rank %{y}: '%{text}' p=%{z:.3f}"
-                       "<extra></extra>"),
-    ))
-    hit_x = [i for i in range(n) if chars[i] in result.top_chars[i]]
-    hit_y = [ranks[result.top_chars[i].index(chars[i])] for i in hit_x]
-    size = int(min(20, max(4, 1000 / max(n, 1))))  # about one column wide
-    fig.add_trace(go.Scatter(x=hit_x, y=hit_y, mode="markers", name="drawn", hoverinfo="skip",
-                             marker={"symbol": "square-open", "size": size, "color": "#e6550d",
-                                     "line": {"width": 2 if size > 8 else 1}}))
-    fig.update_xaxes(**_char_axis(chars, title="generated character"))
-    fig.update_yaxes(title={"text": "rank"}, autorange="reversed", type="category")
-    fig.update_layout(showlegend=False)
-    return _layout(fig, f"The distribution behind each character (top {k})", 140 + 28 * k)
-
-
-def position_figure(result: SampleResult, position: int) -> go.Figure:
-    """Bars of the top-k candidates at one position; the drawn character in orange."""
-    chosen = result.visible[position]
-    cands = result.top_chars[position]
-    colors = ["#e6550d" if c == chosen else "#0b5cad" for c in cands]
-    fig = go.Figure(go.Bar(x=[f"{r + 1}. {c}" for r, c in enumerate(cands)], y=result.top_p[position],
-                           marker={"color": colors}, hovertemplate="%{x}: p=%{y:.3f}<extra></extra>"))
-    fig.update_yaxes(title={"text": "p"}, range=[0, 1])
-    fig.update_xaxes(tickfont={"family": MONO})
-    return _layout(fig, f"Position {position}: drew '{chosen}' (p = {result.chosen_p[position]:.3f})", 300)
+    return titled(fig, f"Gradient check at step {result.step}", 300)

@@ -1,0 +1,8 @@
+"""What the pages show, computed without Streamlit: plain dataclasses and tables that the figure
+builders (ui/figures/) draw and the pages lay out.
+
+A `read_*` function takes the Trainer and is meant to run inside `TrainingSession.read`, so it only
+copies (bounded slices of) arrays; the math that turns them into views runs outside the lock.
+One module per view: `train` (the Train page's metrics), `corpus` (the Data page), `chunk` (the
+last training chunk), `hidden`, `text_grid`, `softmax`, `grad_flow`, `own_text`, `weights`,
+`gradcheck` (the Inspect page's tabs) and `sample` (the Sample page)."""

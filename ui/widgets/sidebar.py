@@ -1,0 +1,70 @@
+"""The sidebar, on every page: the training controls, the status line (the one step counter on
+screen), how often the live views refresh (which every page's fragments use), and the server
+line for operators."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rnn_core.units import bits_per_char
+from ui.session import server
+from ui.session.server import SERVER, server_threads
+from ui.state import AppState
+from ui.widgets.train_settings import reset_now
+
+
+def live_interval(state: AppState) -> float | None:
+    """run_every for live fragments: the refresh interval while training, None (no polling) when
+    paused, so a paused page costs nothing and its charts stay still for zooming."""
+    return state.refresh_s if state.polling else None
+
+
+def training_controls(state: AppState) -> None:
+    """Play / Pause / Step / Reset, keyed play, pause, step, reset. Clicks run callbacks, then a
+    full rerun re-evaluates every fragment's run_every."""
+    session = state.session
+    c1, c2 = st.columns(2)
+    c1.button("Play", key="play", icon=":material/play_arrow:", type="primary",
+              on_click=session.play, disabled=session.playing, width="stretch")
+    c2.button("Pause", key="pause", icon=":material/pause:", on_click=session.pause,
+              disabled=not session.playing, width="stretch")
+    # No tooltips on these: one over Step or Reset covers Play and Pause above it, and a click on
+    # Play right after Step landed on the tooltip (tests/e2e/test_story.py).
+    c3, c4 = st.columns(2)
+    c3.button("Step", key="step", icon=":material/skip_next:", on_click=session.step_once,
+              width="stretch")
+    c4.button("Reset", key="reset", icon=":material/restart_alt:", on_click=reset_now, args=(state,),
+              width="stretch")
+    st.caption("Step: one update, then pause. Reset: new weights from the seed, with the Train "
+               "page's settings.")
+
+
+def status_text(state: AppState) -> str:
+    """One line: 'Training' / 'Paused' · step N · smooth loss · training seconds. The smooth loss
+    is the trainer's own, so it shows with no step taken yet and after a load or a rewind."""
+    def read(trainer) -> tuple[int, float, float]:
+        return (trainer.step_count, bits_per_char(trainer.smooth_loss, trainer.config.seq_len),
+                trainer.train_time)
+    step, smooth_bpc, seconds = state.session.read(read)
+    mode = "Training" if state.session.playing else "Paused"
+    return f"**{mode}** · step {step:,} · {smooth_bpc:.2f} bits/char · {seconds:,.0f} s"
+
+
+REFRESH_OPTIONS = (0.5, 1.0, 2.0, 5.0)
+
+
+def refresh_control(state: AppState) -> None:
+    """How often live views redraw while training (a full rerun re-arms every fragment)."""
+    state.refresh_s = st.select_slider(
+        "Refresh every", options=REFRESH_OPTIONS, value=state.refresh_s, key="refresh_s",
+        format_func=lambda s: f"{s:g} s",
+        help="Faster refresh costs server and browser CPU that training could use.")
+
+
+def server_line() -> str:
+    """The whole server at a glance (every session's workers, not just this one's), for operators
+    and the load tests (tests/load/browser_sessions.py reads it): app.py keeps it in a collapsed
+    expander, out of the audience's sight."""
+    return (f"Server: {SERVER.playing_count()} of {server.MAX_TRAINING} training slots in use · "
+            f"worker threads: {SERVER.live_threads()} · sessions in memory: {SERVER.live_sessions()} · "
+            "threads: {} ({} pooled)".format(*server_threads()))

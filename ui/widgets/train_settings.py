@@ -1,0 +1,137 @@
+"""The Train page's hyperparameters: their widgets, and the widgets' values in, live changes or a
+draft for the next model out.
+
+Widgets always show `state.draft`, the configuration the next Reset builds. A change to a live
+setting (learning rate, clipping) also goes to the running model at once; anything else waits for
+Reset, and `pending_changes` says what is waiting.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import streamlit as st
+
+from rnn_core.config import BOUNDS, DTYPES, LIVE_SETTINGS, NEEDS_RESET, PRESETS, ConfigError
+from rnn_core.model import INIT_SCHEMES
+from rnn_core.optim import CLIP_MODES, OPTIMIZERS
+from ui.session.limits import check_config
+from ui.state import AppState, set_widget_values, widget_value
+
+# The Train page's settings, each a widget keyed by its TrainConfig field. Live ones go to the
+# running model at once (rnn_core.config.LIVE_SETTINGS), the others wait for Reset.
+KEYS = ("lr", "clip", "clip_mode", "hidden", "seq_len", "optimizer", "batch", "dtype", "init", "seed")
+LIVE = tuple(k for k in KEYS if k in LIVE_SETTINGS)
+ON_RESET = tuple(k for k in KEYS if k in NEEDS_RESET)
+
+log = logging.getLogger(__name__)
+
+LABELS = {
+    "hidden": "hidden units H", "seq_len": "sequence length T", "lr": "learning rate",
+    "clip": "clip value", "clip_mode": "clipping", "optimizer": "optimizer",
+    "batch": "batch streams B", "dtype": "precision", "init": "initialisation", "seed": "seed",
+}
+
+
+def apply_settings(state: AppState, values: dict[str, Any]) -> str | None:
+    """Take the widgets' values: live ones go to the running model, all go to the draft.
+    Returns an error message for the page, or None."""
+    changed = {k: v for k, v in values.items() if getattr(state.draft, k) != v}
+    if not changed:
+        return None
+    try:
+        draft = state.draft.replace(**changed)  # validated by TrainConfig
+    except (ConfigError, TypeError, ValueError) as exc:
+        return str(exc)
+    live = {k: v for k, v in changed.items() if k in LIVE}
+    if live:
+        try:
+            state.session.apply_live(**live)
+        except (ConfigError, ValueError) as exc:
+            return str(exc)
+    state.draft = draft
+    try:  # valid, but say now (not at Reset) when the next model would not fit this server
+        check_config(draft, len(state.corpus.vocab))
+    except ConfigError as exc:
+        return f"Reset would refuse these settings: {exc}"
+    return None
+
+
+def pending_changes(state: AppState) -> list[str]:
+    """'hidden units H: 128 → 256' for every setting where the next model differs from this one."""
+    current, draft = state.config, state.draft
+    return [f"{LABELS[k]}: {_fmt(getattr(current, k))} → {_fmt(getattr(draft, k))}"
+            for k in KEYS if getattr(current, k) != getattr(draft, k)]
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def choose_preset(state: AppState) -> None:
+    """Preset selectbox callback: the draft (and so every widget) becomes that preset. Nothing
+    changes in the running model until Reset, as the preset's learning rate suits its optimizer."""
+    name = widget_value("preset")
+    if name not in PRESETS:
+        return
+    state.preset = name
+    state.draft = PRESETS[name]
+    set_widget_values(**{k: getattr(state.draft, k) for k in KEYS})
+
+
+def reset_now(state: AppState) -> None:
+    """Button callback: a new model from the draft (the sidebar's Reset does the same)."""
+    try:
+        state.session.reset(config=state.draft)
+    except ValueError as exc:  # CorpusError, ConfigError: keep the current model
+        state.notice = str(exc)
+    except Exception:  # a bug, not the user's input: log it, keep the current model
+        log.exception("reset failed")
+        state.notice = "Reset failed (an internal error; the details are in the server log)."
+
+
+def hyperparameter_controls(state: AppState) -> dict[str, Any]:
+    """The Train page's settings, shown from state.draft, bounded by rnn_core.config.BOUNDS.
+    Returns {setting: value}; apply_settings decides what applies when."""
+    d = state.draft
+    st.selectbox("Preset", list(PRESETS), index=list(PRESETS).index(state.preset), key="preset",
+                 on_change=choose_preset, args=(state,),
+                 help="fast: Adam, 32 streams, float32 (learns quickly on a laptop). "
+                      "min-char-rnn: Karpathy's original settings, exactly.")
+    live_col, reset_col = st.columns(2, gap="large")
+    with live_col:
+        st.markdown("**Applies now**")
+        lr = st.number_input("Learning rate", *BOUNDS["lr"], value=d.lr, key="lr", format="%g",
+                             step=d.lr / 2 if d.lr >= 2e-7 else 1e-7,
+                             help="Takes effect at the next step.")
+        clip_mode = st.segmented_control("Gradient clipping", CLIP_MODES, default=d.clip_mode,
+                                         key="clip_mode", required=True,
+                                         help="value: each entry into [-c, c] (min-char-rnn); "
+                                              "norm: rescale all gradients to norm ≤ c; off.")
+        clip = st.number_input("Clip value c", *BOUNDS["clip"], value=d.clip, key="clip",
+                               format="%g", step=1.0, disabled=clip_mode == "off")
+    with reset_col:
+        st.markdown("**Applies on Reset** (a new model)")
+        a, b = st.columns(2)
+        hidden = a.number_input("Hidden units H", *_int_bounds("hidden"), value=d.hidden,
+                                step=16, key="hidden")
+        seq_len = b.number_input("Sequence length T", *_int_bounds("seq_len"), value=d.seq_len,
+                                 step=5, key="seq_len", help="Characters per chunk (truncated BPTT).")
+        optimizer = a.selectbox("Optimizer", OPTIMIZERS, index=OPTIMIZERS.index(d.optimizer),
+                                key="optimizer")
+        batch = b.number_input("Batch streams B", *_int_bounds("batch"), value=d.batch, step=1,
+                               key="batch", help="Independent streams through the text per step.")
+        dtype = a.selectbox("Precision", DTYPES, index=DTYPES.index(d.dtype), key="dtype")
+        init = b.selectbox("Initialisation", INIT_SCHEMES, index=INIT_SCHEMES.index(d.init),
+                           key="init", help="uniform: U(±1/√fan-in); randn: min-char-rnn's 0.01·N(0,1).")
+        seed = a.number_input("Seed", *_int_bounds("seed"), value=d.seed, step=1, key="seed",
+                              help="Same seed, same settings: the same run.")
+    return {"lr": lr, "clip_mode": clip_mode or d.clip_mode, "clip": clip, "hidden": hidden,
+            "seq_len": seq_len, "optimizer": optimizer, "batch": batch, "dtype": dtype,
+            "init": init, "seed": seed}
+
+
+def _int_bounds(name: str) -> tuple[int, int]:
+    lo, hi = BOUNDS[name]
+    return int(lo), int(hi)
