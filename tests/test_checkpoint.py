@@ -185,7 +185,7 @@ def trained_lstm() -> Trainer:
 def test_a_gated_cells_checkpoint_holds_its_own_weights_and_carried_state(trained_lstm):
     arrays = arrays_of(to_bytes(trained_lstm))
     names = trained_lstm.param_names
-    assert {*names, *(f"before.{k}" for k in names), *(f"opt.m.{k}" for k in names), "h"} <= set(arrays)
+    assert {*names, *(f"update.{k}" for k in names), *(f"opt.m.{k}" for k in names), "h"} <= set(arrays)
     assert not {"U", "W", "b"} & set(arrays)
     assert arrays["W_f"].shape == (12, 12) and arrays["U_g"].shape == (12, 21)
     assert arrays["h"].shape == (2, 24)  # h and s side by side
