@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from rnn_core import cells
+from rnn_core.cells import Forward
 from rnn_core.config import TrainConfig
 from rnn_core.corpus import Corpus, corpus_from_text
 
@@ -35,8 +38,8 @@ class Losses:
         for cell in cells.CELLS.values():
             monkeypatch.setattr(cell, "forward", self._scaled(cell.forward))
 
-    def _scaled(self, real):
-        def scaled(*args, **kwargs):
+    def _scaled(self, real: Callable[..., Forward]) -> Callable[..., Forward]:
+        def scaled(*args, **kwargs) -> Forward:
             fw = real(*args, **kwargs)
             fw.losses *= self.factor
             return fw
