@@ -87,8 +87,11 @@ def _chart(height: int, points: pd.DataFrame, events: pd.DataFrame | None, layer
     datasets = {"points": points}
     if events is not None:
         datasets["events"] = events
+    # SVG whatever the number of points: Streamlit switches to canvas above 2,000 rows, which
+    # would blur the lines on a projector and hide the axes and labels from the page (and tests).
+    # Lines are one path each, so SVG stays cheap.
     return {"height": height, "datasets": datasets, "data": {"name": "points"}, "layer": layers,
-            "config": FONT}
+            "config": FONT, "usermeta": {"embedOptions": {"renderer": "svg"}}}
 
 
 def loss_spec(points: pd.DataFrame, events: pd.DataFrame, y_title: str,
@@ -165,11 +168,15 @@ def grad_norm_spec(points: pd.DataFrame, events: pd.DataFrame, clip: float | Non
     }
     layers = [per_parameter, global_norm]
     if clip is not None:
-        threshold = {"datum": clip, "type": "quantitative"}
+        # One row of its own: on the points' data the line and its label would be drawn per row.
+        one = {"values": [{"clip": clip}]}
+        threshold = {"field": "clip", "type": "quantitative"}
         layers += [
-            {"mark": {"type": "rule", "strokeDash": [8, 4], "strokeWidth": 2, "color": GLOBAL_COLORS[1]},
+            {"data": one,
+             "mark": {"type": "rule", "strokeDash": [8, 4], "strokeWidth": 2, "color": GLOBAL_COLORS[1]},
              "encoding": {"y": threshold}},
-            {"mark": {"type": "text", "align": "right", "baseline": "bottom", "dy": -4, "fontSize": 14,
+            {"data": one,
+             "mark": {"type": "text", "align": "right", "baseline": "bottom", "dy": -4, "fontSize": 14,
                       "fontWeight": "bold", "color": GLOBAL_COLORS[1], "x": "width"},
              "encoding": {"y": threshold, "text": {"value": f"clip at {clip:g}"}}},
         ]
