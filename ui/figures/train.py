@@ -16,6 +16,8 @@ clipping mode.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
 from rnn_core.model import PARAM_NAMES
@@ -26,6 +28,9 @@ from ui.views.train import BEST_SERIES, GLOBAL, LOSS_SERIES, STAGES, StepRange
 LOSS_COLORS = ("#9aa5b1", "#0b5cad", "#d55e00", "#111111")
 BEST_COLOR = "#d55e00"
 PARAM_COLORS = ("#0072b2", "#009e73", "#cc79a7", "#e69f00", "#56b4e9")
+# After the RNN's five, for the gated cells' weights (an LSTM has 14): Paul Tol's muted scheme.
+MORE_PARAM_COLORS = ("#882255", "#117733", "#332288", "#999933", "#aa4499", "#44aa99", "#661100",
+                     "#6699cc", "#888888")
 GLOBAL_LINES = STAGES  # the global norm's two lines are named by their stage alone
 GLOBAL_COLORS = ("#111111", "#d55e00")
 # setting, divergence, rewind, reset, corpus, load
@@ -130,17 +135,20 @@ def loss_spec(points: pd.DataFrame, events: pd.DataFrame, y_title: str,
 
 
 def grad_norm_spec(points: pd.DataFrame, events: pd.DataFrame, clip: float | None,
-                   zoom: StepRange | None = None, height: int = HEIGHT) -> dict:
+                   zoom: StepRange | None = None, height: int = HEIGHT,
+                   parameters: Sequence[str] = PARAM_NAMES) -> dict:
     """Vega-Lite spec for grad_norm_frame's table on a log scale: the global norm before (black)
     and after (orange) clipping, thick, named by the stage alone in the legend; each parameter's
     norm thin, before (solid) and after (dashed); the clipping threshold `clip` (by norm; None: no
-    threshold on the norm) as a labelled line; the events as rules."""
-    lines = [*GLOBAL_LINES, *PARAM_NAMES]
+    threshold on the norm) as a labelled line; the events as rules. `parameters`: the cell's
+    weights (TrainView.param_names), in the legend's order."""
+    lines = [*GLOBAL_LINES, *parameters]
+    colors = [*GLOBAL_COLORS, *(PARAM_COLORS + MORE_PARAM_COLORS)[: len(parameters)]]
     x = _step_x(zoom)
     y = {"field": "norm", "type": "quantitative", "title": "gradient norm ‖dL/dθ‖",
          "scale": {"type": "log"}, "axis": {"format": "~g"}}
     color = {"field": "line", "type": "nominal", "title": None, "sort": lines,
-             "scale": _scale(tuple(lines), [*GLOBAL_COLORS, *PARAM_COLORS]), "legend": {"orient": "top"}}
+             "scale": _scale(tuple(lines), colors), "legend": {"orient": "top"}}
     tooltip = [{"field": "parameter", "type": "nominal"}, {"field": "stage", "type": "nominal"},
                {"field": "step", "type": "quantitative", "format": ","},
                {"field": "norm", "type": "quantitative", "format": ".3g"}]

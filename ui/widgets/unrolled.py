@@ -13,6 +13,7 @@ import time
 
 import streamlit as st
 
+from rnn_core.checkpoint import CELL_TITLES
 from ui.state import AppState, set_widget_values, widget_value
 from ui.views.unrolled import (
     CHUNK,
@@ -26,8 +27,35 @@ from ui.views.unrolled import (
     unrolled_view,
 )
 from ui.views.walk import TakenStep
+from ui.widgets.train_settings import reset_now
 
 PHASE_KEY, T_KEY, STREAM_KEY = "unrolled_phase", "unrolled_t", "unrolled_stream"
+
+
+def cell_note(state: AppState) -> str | None:
+    """Why the walk cannot show the running model (None: it can). The step-through is the
+    article's RNN's, equation by equation and line by line of rnn_core/model.py; a loaded LSTM or
+    GRU is trained, inspected and sampled, but not walked through (its play is stopped)."""
+    cell = state.session.read(lambda trainer: trainer.config.cell)
+    if cell == "rnn":
+        return None
+    state.walk.playing = False
+    return (f"The model running now is {CELL_TITLES[cell]} (loaded from a file). This page walks "
+            "through a step of the article's RNN, its equations and rnn_core's lines, so it is "
+            "for the RNN only: the Train, Inspect and Sample pages show this model. The button "
+            "below starts a new RNN with the same settings (the loaded model is then gone: "
+            "download it first to keep it).")
+
+
+def new_rnn(state: AppState) -> None:
+    """Button callback: a new RNN with the running model's settings (Reset with cell "rnn")."""
+    state.draft = state.draft.replace(cell="rnn")
+    reset_now(state)
+
+
+def new_rnn_button(state: AppState) -> None:
+    st.button("New RNN with these settings", key="unrolled_new_rnn", icon=":material/restart_alt:",
+              on_click=new_rnn, args=(state,))
 
 
 def prepare(state: AppState, ticking: bool) -> tuple[UnrolledView, bool]:
