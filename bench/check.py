@@ -2,7 +2,8 @@
 
     python bench/check.py
 
-1. Gradient check of every parameter (float64, batch 1 and 3) below 1e-6.
+1. Gradient check of every parameter of every cell (RNN, LSTM, GRU; float64, batch 1 and 3)
+   below 1e-6.
 2. Exact mode against the benchmark's min-char-rnn for 50 steps, to 1e-10 (small sizes, where
    min-char-rnn is not chaotic; see tests/test_bench_minchar.py).
 3. The one-vector paths (FlatParams) against the per-array paths, bit for bit: every optimizer
@@ -22,6 +23,7 @@ import numpy as np  # noqa: E402
 
 from bench.minchar import MinCharRNN  # noqa: E402
 from rnn_core import TrainConfig, Trainer, corpus_from_bytes  # noqa: E402
+from rnn_core.cells import CELLS  # noqa: E402
 from rnn_core.gradcheck import grad_check  # noqa: E402
 from rnn_core.layout import FlatParams  # noqa: E402
 from rnn_core.model import PARAM_NAMES, backward, forward, init_params  # noqa: E402
@@ -33,13 +35,15 @@ TEXT = b"the cat sat on the mat. the dog sat on the log. a cat and a dog met on 
 def check_gradients() -> float:
     rng = np.random.default_rng(0)
     worst = 0.0
-    for B in (1, 3):
-        params = init_params(7, 6, rng)
-        params["b"][:] = rng.normal(0, 0.3, 7)
-        params["c"][:] = rng.normal(0, 0.3, 6)
-        errors = grad_check(params, rng.integers(0, 6, (9, B)), rng.integers(0, 6, (9, B)),
-                            rng.uniform(-0.5, 0.5, (B, 7)))
-        worst = max(worst, *errors.values())
+    for cell in CELLS.values():
+        for B in (1, 3):
+            params = cell.init_params(7, 6, rng)
+            for a in params.values():
+                if a.ndim == 1:  # nonzero biases
+                    a[:] = rng.normal(0, 0.3, a.shape)
+            errors = grad_check(params, rng.integers(0, 6, (9, B)), rng.integers(0, 6, (9, B)),
+                                rng.uniform(-0.5, 0.5, (B, cell.carry_size(7))))
+            worst = max(worst, *errors.values())
     return worst
 
 

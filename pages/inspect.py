@@ -174,9 +174,9 @@ with tabs[2]:
 
 with tabs[3]:
     if tabs[3].open:
-        name = st.radio("Parameter", weights.PARAM_NAMES, horizontal=True, key="weight_param",
-                        captions=["input→hidden", "hidden→hidden", "hidden→output", "hidden bias",
-                                  "output bias"])
+        names = session.read(weights.read_param_names)
+        name = st.radio("Parameter", names, horizontal=True, key="weight_param",
+                        captions=[weights.weight_caption(k) for k in names])
 
         @st.fragment(run_every=live_interval(state))
         def weights_live() -> None:

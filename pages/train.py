@@ -85,7 +85,8 @@ def live_view() -> None:
         st.markdown("**Gradient norm** before and after clipping: all parameters together (thick), "
                     "each one (thin, dashed after)")
         with st.container(key="grad_norm_chart"):
-            spec = grad_norm_spec(grad_norm_frame(view, zoom), marks, clip_threshold(view), zoom)
+            spec = grad_norm_spec(grad_norm_frame(view, zoom), marks, clip_threshold(view), zoom,
+                                  parameters=view.param_names)
             st.vega_lite_chart(spec=spec, key="grad_norm_chart", width="stretch")
     step_navigator(state, view)
     st.caption(f"Steps {zoom[0]:,} to {zoom[1]:,} shown: double-click the strip above to see the "

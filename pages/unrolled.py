@@ -59,4 +59,9 @@ def walk_through() -> None:
                 st.dataframe(words.units_table(view, walk.t), key="unrolled_units", hide_index=True)
 
 
-walk_through()
+note = controls.cell_note(state)
+if note is not None:
+    st.info(note, icon=":material/info:")
+    controls.new_rnn_button(state)
+else:
+    walk_through()

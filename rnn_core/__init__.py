@@ -1,8 +1,9 @@
 """rnn_core: Karpathy's min-char-rnn in plain NumPy, batched, inspectable and checkpointable.
 
-Modules, one concern each: corpus (text -> ids), model (forward/backward), optim (clipping and
-optimizers), config, trainer, history, sampling, checkpoint, gradcheck, reach (itemized
-gradients), train (the CLI).
+Modules, one concern each: corpus (text -> ids), model (the RNN's forward/backward), lstm and gru
+(the gated cells, with gated: what they share), cells (the one interface of the three), optim
+(clipping and optimizers), config, trainer, history, sampling, checkpoint, gradcheck, reach
+(itemized gradients), train (the CLI).
 Importing it changes nothing process-wide; entry points call rnn_core.tuning.tune_process().
 """
 

@@ -1,13 +1,16 @@
 """Checkpoints: the only module that reads or writes model files.
 
 A checkpoint is an .npz readable with np.load(..., allow_pickle=False):
-  U (H, K), W (H, H), V (K, H), b (H,), c (K,)   the weights
+  U (H, K), W (H, H), V (K, H), b (H,), c (K,)   the weights (the RNN's; each cell's own names,
+               e.g. U_i ... W_o, V, b_i ... b_o, c for the LSTM: rnn_core/lstm.py, gru.py)
   vocab        0-d str array: the characters in sorted order
-  config       0-d str array: TrainConfig as JSON
+  config       0-d str array: TrainConfig as JSON; its "cell" says which cell (none: the RNN,
+               as in checkpoints from before the LSTM and GRU)
   optimizer    0-d str array: {"name": ..., "t": updates taken} as JSON        (optional)
   opt.<slot>.<param>  the optimizer's state arrays, e.g. opt.mem.U for Adagrad  (optional)
   trainer      0-d str array: {"step", "p", "chars_seen", "smooth_loss", "time"} as JSON (optional)
-  h            (B, H) the carried hidden state of every stream                   (optional)
+  h            (B, C) the carried state of every stream: h (B, H); for the LSTM h and its cell
+               state s side by side (B, 2H)                                       (optional)
   update.<param>  the change the last update made to each weight, e.g. update.W  (optional)
 With the optional parts present, training resumes exactly where it stopped (Trainer.state() is
 what is saved and Trainer.load_state() what restores it); without update.*, no last update is
@@ -29,9 +32,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from rnn_core import cells
 from rnn_core.config import ConfigError, TrainConfig
 from rnn_core.corpus import Corpus, Vocab
-from rnn_core.model import PARAM_NAMES, Params, param_shapes
+from rnn_core.model import PARAM_NAMES, Params
 from rnn_core.optim import OPTIMIZERS, OptimizerState
 from rnn_core.trainer import Trainer
 
@@ -39,6 +43,9 @@ from rnn_core.trainer import Trainer
 # is about 75 MB in float64.
 MAX_CHECKPOINT_BYTES = 100 * 2**20
 _TRAINER_META = {"step": int, "p": int, "chars_seen": int, "smooth_loss": float, "time": float}
+
+
+CELL_TITLES = {"rnn": "an RNN", "lstm": "an LSTM", "gru": "a GRU"}
 
 
 class CheckpointError(ValueError):
@@ -60,8 +67,9 @@ class Checkpoint:
 def to_bytes(trainer: Trainer) -> bytes:
     """Everything needed to resume `trainer` exactly (Trainer.state()), as .npz bytes."""
     state = trainer.state()
-    arrays: dict[str, np.ndarray] = {k: state.params[k] for k in PARAM_NAMES}
-    arrays.update({f"update.{k}": state.last_update[k] for k in PARAM_NAMES})
+    names = trainer.param_names
+    arrays: dict[str, np.ndarray] = {k: state.params[k] for k in names}
+    arrays.update({f"update.{k}": state.last_update[k] for k in names})
     arrays["vocab"] = np.array(trainer.corpus.vocab.chars)
     arrays["config"] = np.array(trainer.config.to_json())
     arrays["optimizer"] = np.array(json.dumps({"name": state.optimizer.name, "t": state.optimizer.t}))
@@ -152,13 +160,16 @@ def from_bytes(raw: bytes) -> Checkpoint:
                                       f"{MAX_CHECKPOINT_BYTES // 2**20} MB.")
         with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
             keys = set(npz.files)
-            missing = [k for k in (*PARAM_NAMES, "vocab", "config") if k not in keys]
+            # The configuration names the cell, and so the weights to look for.
+            config = TrainConfig.from_json(_text(npz, "config")) if "config" in keys else None
+            names = cells.get(config.cell).PARAM_NAMES if config is not None else PARAM_NAMES
+            missing = [k for k in (*names, "vocab", "config") if k not in keys]
             if missing:
                 raise CheckpointError(f"The checkpoint lacks {', '.join(missing)}.")
+            assert config is not None
             arrays = {k: _array(npz, k) for k in keys
                       if k not in ("vocab", "config", "optimizer", "trainer")}
             vocab_chars = _text(npz, "vocab")
-            config = TrainConfig.from_json(_text(npz, "config"))
             opt_meta = _json_object(npz, "optimizer") if "optimizer" in keys else None
             trainer_meta = _json_object(npz, "trainer") if "trainer" in keys else None
     except CheckpointError:
@@ -179,15 +190,16 @@ def from_bytes(raw: bytes) -> Checkpoint:
         vocab = Vocab(vocab_chars)
     except ValueError:
         raise CheckpointError("The checkpoint's vocabulary is not a sorted set of characters.") from None
-    shapes = param_shapes(config.hidden, len(vocab))
+    cell = cells.get(config.cell)
+    shapes = cell.param_shapes(config.hidden, len(vocab))
     params: Params = {}
-    for k in PARAM_NAMES:
+    for k in cell.PARAM_NAMES:
         what = f"The weight {k} (hidden {config.hidden}, a vocabulary of {len(vocab)})"
         params[k] = _float_array(arrays.pop(k), what, shapes[k]).astype(config.dtype)
     update: Params | None = None
     if any(k.startswith("update.") for k in arrays):
         update = {}
-        for k in PARAM_NAMES:
+        for k in cell.PARAM_NAMES:
             if f"update.{k}" not in arrays:
                 raise CheckpointError(f"The checkpoint lacks update.{k}.")
             update[k] = _float_array(arrays.pop(f"update.{k}"), f"The last update update.{k}",
@@ -204,9 +216,9 @@ def from_bytes(raw: bytes) -> Checkpoint:
     h = arrays.pop("h", None)
     if h is not None:
         _float_array(h, "The hidden state h")
-        if h.ndim != 2 or h.shape[1] != config.hidden:
-            raise CheckpointError(f"The hidden state h has shape {h.shape}; it needs (streams, "
-                                  f"{config.hidden}).")
+        C = cell.carry_size(config.hidden)
+        if h.ndim != 2 or h.shape[1] != C:
+            raise CheckpointError(f"The hidden state h has shape {h.shape}; it needs (streams, {C}).")
     return Checkpoint(params, vocab, config, opt_meta, opt_state, trainer_meta, h, update)
 
 
@@ -231,7 +243,7 @@ def restore(ckpt: Checkpoint, corpus: Corpus, config: TrainConfig | None = None,
     With the optimizer and trainer state present (and weights_only False) it resumes exactly;
     otherwise it starts from the weights with a fresh optimizer at step 0: when the optimizer
     differs, and, for the position, when the number of streams does. `config` overrides the
-    checkpoint's, but hidden size must match the weights.
+    checkpoint's, but the cell and the hidden size must match the weights.
     """
     if ckpt.vocab.chars != corpus.vocab.chars:
         extra = "".join(sorted(set(ckpt.vocab.chars) ^ set(corpus.vocab.chars)))
@@ -239,12 +251,15 @@ def restore(ckpt: Checkpoint, corpus: Corpus, config: TrainConfig | None = None,
             f"The checkpoint's vocabulary ({len(ckpt.vocab)} characters) does not match this "
             f"text's ({len(corpus.vocab)}); they differ in {extra[:20]!r}.")
     config = config or ckpt.config
+    if config.cell != ckpt.config.cell:
+        raise CheckpointError(f"The checkpoint holds {CELL_TITLES[ckpt.config.cell]}, not "
+                              f"{CELL_TITLES[config.cell]}.")
     if config.hidden != ckpt.config.hidden:
         raise CheckpointError(
             f"The checkpoint has {ckpt.config.hidden} hidden units, not {config.hidden}.")
     trainer = Trainer(corpus, config)
     fresh = trainer.state()
-    params = {k: ckpt.params[k].astype(trainer.dtype) for k in PARAM_NAMES}
+    params = {k: ckpt.params[k].astype(trainer.dtype) for k in trainer.param_names}
     state = dataclasses.replace(fresh, params=params, last_update=ckpt.last_update)
     optimizer_resumed = position_resumed = False
     if (not weights_only and ckpt.optimizer is not None and ckpt.optimizer_state is not None

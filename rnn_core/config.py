@@ -8,6 +8,7 @@ import numbers
 from dataclasses import dataclass
 from typing import Any
 
+from rnn_core.cells import CELL_NAMES
 from rnn_core.model import INIT_SCHEMES
 from rnn_core.optim import CLIP_MODES, OPTIMIZERS
 
@@ -48,6 +49,7 @@ class TrainConfig:
     seed: int = 0
     val_fraction: float = 0.1  # held-out tail of the corpus for the validation loss (0: none)
     val_every: int = 200       # steps between validation evaluations (0: never automatically)
+    cell: str = "rnn"          # the article's RNN, or "lstm", "gru" (rnn_core/cells.py)
 
     def __post_init__(self) -> None:
         for name, (lo, hi) in BOUNDS.items():
@@ -62,7 +64,7 @@ class TrainConfig:
             # Store plain int / float: 2.0 hidden units would break np.zeros, and JSON needs builtins.
             object.__setattr__(self, name, int(value) if name in INT_FIELDS else float(value))
         for name, allowed in (("clip_mode", CLIP_MODES), ("optimizer", OPTIMIZERS),
-                              ("dtype", DTYPES), ("init", INIT_SCHEMES)):
+                              ("dtype", DTYPES), ("init", INIT_SCHEMES), ("cell", CELL_NAMES)):
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}")
 
@@ -89,7 +91,7 @@ class TrainConfig:
     @property
     def exact(self) -> bool:
         """True when training follows min-char-rnn operation for operation."""
-        return self.batch == 1 and self.dtype == "float64"
+        return self.batch == 1 and self.dtype == "float64" and self.cell == "rnn"
 
 
 # Settings a running trainer takes between steps (Trainer.apply_live); every other one only takes

@@ -1,10 +1,16 @@
-"""Gradient check: backprop's gradients against centred finite differences."""
+"""Gradient check: backprop's gradients against centred finite differences, for any cell."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from rnn_core.model import PARAM_NAMES, Params, backward, forward
+from rnn_core.cells import Forward, cell_of
+from rnn_core.model import Params
+
+
+def backward(params: Params, fw: Forward) -> tuple[Params, np.ndarray]:
+    """The cell's gradients of the chunk loss (and dL/dh(t)); the cell is known by the weights."""
+    return cell_of(params).gradients(params, fw)
 
 
 def grad_check(params: Params, inputs: np.ndarray, targets: np.ndarray, h0: np.ndarray,
@@ -12,15 +18,18 @@ def grad_check(params: Params, inputs: np.ndarray, targets: np.ndarray, h0: np.n
                rng: np.random.Generator | None = None) -> dict[str, float]:
     """Relative error ||g_backprop - g_numeric|| / (||g_backprop|| + ||g_numeric||) per parameter.
 
-    Runs in float64 whatever the parameters' dtype. Checks every entry, or `max_entries` random
-    entries of each parameter (the app's quick check). Below about 1e-6 means backprop is right.
+    The cell is known by the weights' names; h0 is the state carried in, (B, C) as the cell's
+    forward takes it (h for the RNN and the GRU, h and s side by side for the LSTM). Runs in
+    float64 whatever the parameters' dtype. Checks every entry, or `max_entries` random entries
+    of each parameter (the app's quick check). Below about 1e-6 means backprop is right.
     """
+    cell = cell_of(params)
     p64 = {k: v.astype(np.float64) for k, v in params.items()}
     h64 = h0.astype(np.float64)
-    grads, _ = backward(p64, forward(p64, inputs, targets, h64))
+    grads, _ = backward(p64, cell.forward(p64, inputs, targets, h64))
     rng = rng or np.random.default_rng(0)
     errors = {}
-    for name in PARAM_NAMES:
+    for name in cell.PARAM_NAMES:
         flat = np.arange(p64[name].size)
         if max_entries is not None and max_entries < flat.size:
             flat = rng.choice(flat, size=max_entries, replace=False)
@@ -30,9 +39,9 @@ def grad_check(params: Params, inputs: np.ndarray, targets: np.ndarray, h0: np.n
         for n, i in enumerate(idx):  # nudge one weight at a time, then put it back
             w = p64[name][i]
             p64[name][i] = w + eps
-            plus = forward(p64, inputs, targets, h64).loss
+            plus = cell.forward(p64, inputs, targets, h64).loss
             p64[name][i] = w - eps
-            minus = forward(p64, inputs, targets, h64).loss
+            minus = cell.forward(p64, inputs, targets, h64).loss
             p64[name][i] = w
             numeric[n] = (plus - minus) / (2 * eps)
         denom = np.linalg.norm(analytic) + np.linalg.norm(numeric)

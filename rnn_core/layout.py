@@ -9,6 +9,8 @@ only place that knows how:
   array also as a 1-D piece (`segments`). To every other reader it is an ordinary dict.
 - `flat_buffers(*dicts)`: the buffers of several FlatParams of one layout, or None, in which case
   callers go array by array with the same arithmetic (bench/check.py checks both paths agree).
+- `stacked(arrays, names)`: several arrays of one shape as one, stacked along the first axis: a view
+  when they lie one after another in a FlatParams (the gated cells' per-gate weights do).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 import functools
 import math
 import operator
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -127,6 +129,26 @@ def flat_buffers(*dicts: Mapping[str, np.ndarray]) -> list[np.ndarray] | None:
             return None
         out.append(buffer)
     return out
+
+
+def stacked(arrays: Mapping[str, np.ndarray], names: Sequence[str], view: bool = False) -> np.ndarray:
+    """The arrays `names`, all of one shape (n, ...), stacked along the first axis: (len(names) * n, ...).
+
+    A view when they lie one after another in a FlatParams buffer, so that writing into it writes
+    them; otherwise a new array (ValueError instead when `view` is required).
+    """
+    first = arrays[names[0]]
+    shape = (len(names) * first.shape[0], *first.shape[1:])
+    if isinstance(arrays, FlatParams) and arrays.flat() is not None:
+        keys = [k for k, _ in arrays.layout]
+        j = keys.index(names[0])
+        _, slices = _slices(arrays.layout)
+        block = slices[j : j + len(names)]
+        if keys[j : j + len(names)] == list(names) and all(s[2] == first.shape for s in block):
+            return arrays.flat()[block[0][0] : block[-1][1]].reshape(shape)
+    if view:
+        raise ValueError(f"{', '.join(names)} do not lie one after another in one buffer")
+    return np.concatenate([arrays[k] for k in names])
 
 
 def copy_into(dst: Mapping[str, np.ndarray], src: Mapping[str, np.ndarray]) -> None:

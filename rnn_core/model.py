@@ -6,6 +6,9 @@
 Dimension letters: T time steps of a chunk, B streams, H hidden units, K vocabulary size
 (V is already a weight). x(t) is one-hot, so U x(t) is the column U[:, x(t)].
 With B = 1 this is exactly one chunk of min-char-rnn.
+
+This module is also the RNN's cell for the rest of rnn_core (rnn_core/cells.py): the LSTM
+(rnn_core/lstm.py) and the GRU (rnn_core/gru.py) have the same names with the same meaning.
 """
 
 from __future__ import annotations
@@ -18,8 +21,16 @@ import numpy as np
 from rnn_core.layout import FlatParams
 
 Params = dict[str, np.ndarray]  # keys PARAM_NAMES; gradients use the same keys
+NAME = "rnn"
 PARAM_NAMES = ("U", "W", "V", "b", "c")
+CARRY = ("h",)  # what a stream carries from one chunk into the next
+GATES: tuple[str, ...] = ()
 INIT_SCHEMES = ("uniform", "randn")
+
+
+def carry_size(H: int) -> int:
+    """Numbers per stream in the carried state: h(t)."""
+    return H
 
 
 def param_shapes(H: int, K: int) -> dict[str, tuple[int, ...]]:
@@ -72,6 +83,21 @@ class Forward:
     def loss(self) -> float:
         """Chunk loss: sum over time, mean over streams."""
         return float(self.losses.sum()) / self.losses.shape[1]
+
+    @property
+    def carry(self) -> np.ndarray:
+        """(B, H) the state each stream carries into its next chunk: h(T-1)."""
+        return self.hs[-1]
+
+    @property
+    def states(self) -> dict[str, np.ndarray]:
+        """The carried states over the chunk, by name: h (T+1, B, H), [0] the one carried in."""
+        return {"h": self.hs}
+
+    @property
+    def gates(self) -> dict[str, np.ndarray]:
+        """Gate activations by name (T, B, H): none in the RNN."""
+        return {}
 
 
 def softmax_nll(o: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -198,14 +224,14 @@ def gradients(params: Params, fw: Forward, out: FlatParams | None = None) -> tup
     dz2 = dz.reshape(N, H)
     np.dot(dz2.T, hs_in, out=dW)             # (H, H)
     np.dot(ones, dz2, out=db)                # (H,)
-    _scatter_columns(dU, fw.inputs.ravel(), dz2)
+    scatter_columns(dU, fw.inputs.ravel(), dz2)
     if B > 1:  # the gradient of the mean over streams
         for g in grads.values():
             g /= B
     return grads, dh
 
 
-def _scatter_columns(dU: np.ndarray, ids: np.ndarray, rows: np.ndarray) -> None:
+def scatter_columns(dU: np.ndarray, ids: np.ndarray, rows: np.ndarray) -> None:
     """dU[:, k] = sum of rows[i] over the i with ids[i] == k. dU: (H, K), ids: (N,), rows: (N, H).
 
     dU is U's gradient: U x(t) reads column x(t), so the gradient of every step adds to the
@@ -223,6 +249,18 @@ def _scatter_columns(dU: np.ndarray, ids: np.ndarray, rows: np.ndarray) -> None:
     sorted_ids = ids[order]
     starts = np.flatnonzero(np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1])))
     dU[:, sorted_ids[starts]] = np.add.reduceat(rows[order], starts, axis=0).T
+
+
+def step(params: Params, x: int, h: np.ndarray) -> np.ndarray:
+    """One character of one stream (sampling): h(t) = tanh(U x(t) + W h(t-1) + b), h (H,)."""
+    U, W, b = params["U"], params["W"], params["b"]
+    return np.tanh(U[:, x] + W @ h + b)
+
+
+def step_back(params: Params, fw: Forward, t: int, dh: np.ndarray, stream: int = 0) -> np.ndarray:
+    """One step back through the recurrence for one stream of `fw`, on rows (rnn_core/reach.py):
+    dL/dh(t) (n, H) -> dL/dh(t-1) = W^T ((1 - h(t)^2) * dL/dh(t)) (n, H)."""
+    return (dh * (1.0 - fw.hs[t + 1, stream] ** 2)) @ params["W"]
 
 
 def loss_and_grads(params: Params, inputs: np.ndarray, targets: np.ndarray,

@@ -1,4 +1,4 @@
-"""Sampling text from the current weights, one character at a time."""
+"""Sampling text from the current weights, one character at a time, for any cell."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnn_core.cells import cell_of, hidden_size
 from rnn_core.corpus import Vocab
 from rnn_core.model import Params, softmax
 
@@ -40,6 +41,8 @@ def sample(params: Params, vocab: Vocab, length: int = 200, seed_text: str = "",
     The seed text is fed through first to warm up the hidden state; with no seed the first input
     character is drawn uniformly. `greedy` takes the argmax (as does temperature -> 0); otherwise
     each character is drawn from softmax(o / temperature) over the top_k most likely characters.
+    The cell is known by the weights' names (rnn_core.cells.cell_of): its `step` reads one
+    character, e.g. the RNN's h = tanh(U x + W h + b).
     """
     if not 0 <= length <= MAX_SAMPLE_LENGTH:
         raise ValueError(f"length must be between 0 and {MAX_SAMPLE_LENGTH}, got {length}")
@@ -51,16 +54,17 @@ def sample(params: Params, vocab: Vocab, length: int = 200, seed_text: str = "",
     if unknown:
         raise ValueError(f"the seed text has characters the model has never seen: {unknown!r}")
     rng = np.random.default_rng(rng)
-    U, W, V, b, c = (params[k] for k in ("U", "W", "V", "b", "c"))
-    K = len(vocab)
-    h = np.zeros(W.shape[0], dtype=W.dtype)  # (H,)
+    cell = cell_of(params)
+    V, c = params["V"], params["c"]
+    K, H = len(vocab), hidden_size(params)
+    carry = np.zeros(cell.carry_size(H), dtype=V.dtype)  # (C,) h, and the LSTM's s after it
     seed_ids = vocab.encode(seed_text) if seed_text else np.array([rng.integers(K)])
     for x in seed_ids:
-        h = np.tanh(U[:, x] + W @ h + b)
+        carry = cell.step(params, x, carry)
     ids = np.empty(length, dtype=np.int64)
     probs = np.empty((length, K)) if return_probs else None
     for i in range(length):
-        o = (V @ h + c).astype(np.float64)  # (K,)
+        o = (V @ carry[:H] + c).astype(np.float64)  # (K,) V h + c
         if greedy:
             p = softmax(o)
             x = int(np.argmax(o))
@@ -70,5 +74,5 @@ def sample(params: Params, vocab: Vocab, length: int = 200, seed_text: str = "",
         ids[i] = x
         if probs is not None:
             probs[i] = p
-        h = np.tanh(U[:, x] + W @ h + b)
+        carry = cell.step(params, x, carry)
     return Sample(seed_text, vocab.decode(ids), ids, probs)

@@ -19,12 +19,13 @@ from rnn_core.optim import OptimizerState
 
 @dataclass(frozen=True)
 class TrainerState:
-    params: Params            # the weights U, W, V, b, c
+    params: Params            # the weights (the cell's: U, W, V, b, c for the RNN)
     last_update: Params | None  # the change the last update made to each weight (the weights
                                 # before it are params - last_update); None: none known (zero)
     optimizer: OptimizerState
     p: int                    # position of every stream in its segment
-    h: np.ndarray             # (B, H) the hidden state each stream carries into its next chunk
+    h: np.ndarray             # (B, C) the state each stream carries into its next chunk: h (B, H),
+                              # for the LSTM h and its cell state s side by side (B, 2H)
     step: int                 # updates taken
     chars_seen: int
     smooth_loss: float

@@ -19,7 +19,8 @@ import time
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from rnn_core.checkpoint import Checkpoint, CheckpointError, Restored, load, restore, save
+from rnn_core.cells import CELL_NAMES
+from rnn_core.checkpoint import CELL_TITLES, Checkpoint, CheckpointError, Restored, load, restore, save
 from rnn_core.config import BOUNDS, DTYPES, PRESETS, ConfigError, TrainConfig
 from rnn_core.corpus import BUILTINS, CorpusError, corpus_from_bytes, load_builtin
 from rnn_core.model import INIT_SCHEMES
@@ -37,7 +38,7 @@ Where the settings come from, each overriding the one before:
   1. min-char-rnn's defaults (shown above), or with --init the checkpoint's configuration;
   2. --preset NAME, all of its settings;
   3. the options given on the command line, in any order.
-With --init the hidden size must stay the checkpoint's."""
+With --init the cell and the hidden size must stay the checkpoint's."""
 
 
 class CliError(Exception):
@@ -52,7 +53,7 @@ class _Parser(argparse.ArgumentParser):
 
 # Options that set a TrainConfig field: option dest -> field. Their default is None ("not given"),
 # so that only the options given override the preset's or the checkpoint's configuration.
-CONFIG_OPTIONS = {"hidden": "hidden", "seq_len": "seq_len", "lr": "lr", "clip": "clip",
+CONFIG_OPTIONS = {"cell": "cell", "hidden": "hidden", "seq_len": "seq_len", "lr": "lr", "clip": "clip",
                   "clip_mode": "clip_mode", "optimizer": "optimizer", "batch": "batch",
                   "dtype": "dtype", "weight_init": "init", "seed": "seed",
                   "val_fraction": "val_fraction", "val_every": "val_every"}
@@ -76,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--steps", type=int, default=1000,
                     help="steps in this run (a resumed run counts on from the checkpoint's step; "
                     "default %(default)s)")
+    ap.add_argument("--cell", choices=CELL_NAMES, help="the article's vanilla RNN, or an LSTM or a GRU "
+                    f"(default {d.cell})")
     ap.add_argument("--hidden", type=int, help=f"hidden units (default {d.hidden})")
     ap.add_argument("--seq-len", type=int, help=f"characters per chunk (default {d.seq_len})")
     ap.add_argument("--lr", type=float, help=f"learning rate (default {d.lr})")
@@ -162,6 +165,10 @@ def build_trainer(args: argparse.Namespace) -> Trainer:
         return Trainer(load_corpus(args.corpus, config.seq_len), config)
     ckpt = load(args.init)
     config = build_config(args, ckpt.config)
+    if config.cell != ckpt.config.cell:
+        source = f"--cell {config.cell}" if args.cell is not None else f"--preset {args.preset}"
+        raise CliError(f"{args.init}: the checkpoint holds {CELL_TITLES[ckpt.config.cell]}, not "
+                       f"{CELL_TITLES[config.cell]} ({source}); the cell of a checkpoint cannot change")
     if config.hidden != ckpt.config.hidden:
         source = "--hidden" if args.hidden is not None else f"--preset {args.preset}"
         raise CliError(f"{args.init}: the checkpoint has {ckpt.config.hidden} hidden units, not "

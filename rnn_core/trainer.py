@@ -10,6 +10,10 @@ min-char-rnn wraps at the end of its data. The step's loss is the mean over stre
 stream's chunk loss (a sum over T), and the gradient is that mean's gradient, so the loss reads the
 same for any B and B = 1 (float64) is min-char-rnn operation for operation.
 
+Cells. The configured cell (config.cell: the article's RNN, an LSTM or a GRU; rnn_core/cells.py)
+does the forward and backward passes; everything else here is the same for every cell. Each
+stream's carried state is the cell's (B, C) carry: h, and for the LSTM its cell state s beside it.
+
 Divergence. A step whose loss or gradients are NaN or infinite, whose gradients are so large that
 their squares could overflow, or whose loss is far worse than a uniform guess, is not taken: the
 trainer goes back to the newest kept snapshot (SnapshotRing) whose loss was healthy and raises
@@ -17,24 +21,27 @@ DivergenceError, whose fields say what happened and where training now stands. T
 CLI word it; training continues from there, e.g. after lowering the learning rate. With finite,
 bounded gradients every optimizer's update is finite (Adagrad, RMSProp and Adam move a weight by
 at most a few times lr), so the update is made in place; the weights are checked again whenever a
-snapshot is taken (an infinite weight can hide in a saturated tanh).
+snapshot is taken (an infinite weight can hide in a saturated tanh or gate).
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from rnn_core import cells
 from rnn_core.config import LIVE_SETTINGS, ConfigError, TrainConfig
 from rnn_core.corpus import Corpus, CorpusError
 from rnn_core.history import History
 from rnn_core.layout import FlatParams, all_finite, copy_into, copy_params
-from rnn_core.model import PARAM_NAMES, Forward, Params, forward, gradients, init_params, param_shapes
+from rnn_core.model import PARAM_NAMES, Forward, Params
 from rnn_core.optim import ClipStats, Optimizer, clip_gradients, make_optimizer
 from rnn_core.snapshots import Snapshot, SnapshotRing, TrainerState
 from rnn_core.trace import ChunkTrace, chunk_trace
@@ -49,11 +56,17 @@ EXPLOSION_MIN_NATS = 20.0  # per character: a mean probability of the target of 
 SNAPSHOT_EVERY = 100  # steps between the snapshots a divergence can go back to
 SNAPSHOTS = 5         # kept in the ring (SnapshotRing), plus the best validation's
 
-STEP_COLUMNS = (
-    "step", "chars_seen", "loss", "smooth_loss", "bpc", "smooth_bpc", "lr", "time", "step_time",
-    "global_pre", "global_post", "clipped_fraction",
-    *(f"pre_{k}" for k in PARAM_NAMES), *(f"post_{k}" for k in PARAM_NAMES),
-)
+
+@functools.cache
+def step_columns(param_names: Sequence[str]) -> tuple[str, ...]:
+    """The columns of a history row: counters, losses and clipping, then each weight's gradient
+    norm before clipping (pre_U, ...) and after it (post_U, ...), in the order of `param_names`."""
+    return ("step", "chars_seen", "loss", "smooth_loss", "bpc", "smooth_bpc", "lr", "time", "step_time",
+            "global_pre", "global_post", "clipped_fraction",
+            *(f"pre_{k}" for k in param_names), *(f"post_{k}" for k in param_names))
+
+
+STEP_COLUMNS = step_columns(PARAM_NAMES)  # the RNN's: pre_U ... post_c
 VAL_COLUMNS = ("step", "chars_seen", "time", "val_bpc")
 DIVERGENCE_KINDS = ("loss_not_finite", "gradients_not_finite", "loss_exploded", "update_not_finite")
 
@@ -97,16 +110,21 @@ class StepRecord:
     def smooth_bpc(self) -> float:
         return bits_per_char(self.smooth_loss, self.seq_len)
 
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The history's columns for this record's weights: step_columns(their names)."""
+        return step_columns(tuple(self.clip.norm_pre))
+
     def values(self) -> list[float]:
-        """The STEP_COLUMNS in order (a history row)."""
+        """The values of `columns` in order (a history row)."""
         c = self.clip
         return [self.step, self.chars_seen, self.loss, self.smooth_loss, self.bpc, self.smooth_bpc,
                 self.lr, self.time, self.step_time, c.global_pre, c.global_post, c.clipped_fraction,
-                *(c.norm_pre[k] for k in PARAM_NAMES), *(c.norm_post[k] for k in PARAM_NAMES)]
+                *c.norm_pre.values(), *c.norm_post.values()]
 
     def as_row(self) -> dict[str, float]:
-        """Flat dict with the STEP_COLUMNS (plus val_bpc when evaluated): one JSON log line."""
-        row = dict(zip(STEP_COLUMNS, self.values(), strict=True))
+        """Flat dict with the `columns` (plus val_bpc when evaluated): one JSON log line."""
+        row = dict(zip(self.columns, self.values(), strict=True))
         if self.val_bpc is not None:
             row["val_bpc"] = self.val_bpc
         return row
@@ -121,7 +139,7 @@ class StepPreview:
     p: int                  # position of the chunk in every stream's segment
     inputs: np.ndarray      # (T, B) int
     targets: np.ndarray     # (T, B) int
-    h0: np.ndarray          # (B, H) the carried hidden state it starts from
+    h0: np.ndarray          # (B, C) the carried state it starts from (the cell's carry)
     forward: Forward        # hs, ps (softmax), losses
     loss: float             # chunk loss, nats (mean over streams)
     grads: Params           # before clipping
@@ -135,7 +153,8 @@ class StepPreview:
 
 
 class Trainer:
-    """Trains a char-RNN on a corpus; see the module docstring for the batching and divergence."""
+    """Trains a character-level RNN, LSTM or GRU on a corpus; see the module docstring for the
+    batching, the cells and divergence."""
 
     def __init__(self, corpus: Corpus, config: TrainConfig | None = None,
                  val_share: float | None = VAL_TIME_SHARE, snapshot_every: int = SNAPSHOT_EVERY) -> None:
@@ -143,6 +162,7 @@ class Trainer:
         share of the training time (None: always). snapshot_every: steps between snapshots."""
         self.corpus = corpus
         self.config = config or TrainConfig()
+        self.cell = cells.get(self.config.cell)  # forward, gradients, its weights' names
         self.dtype = np.dtype(self.config.dtype)
         self.val_share = val_share
         self.snapshot_every = snapshot_every
@@ -187,7 +207,7 @@ class Trainer:
 
     @property
     def params(self) -> Params:
-        """The weights U, W, V, b, c (read them; change them only through load_state)."""
+        """The weights, keyed `param_names` (read them; change them only through load_state)."""
         return self._params
 
     @property
@@ -196,15 +216,25 @@ class Trainer:
         1e-8 of overflowing the dtype (Adagrad's and Adam's state add them up)."""
         return math.sqrt(float(np.finfo(self.dtype).max)) * 1e-4
 
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        """The cell's weights: U, W, V, b, c for the RNN; per gate for the LSTM and GRU."""
+        return self.cell.PARAM_NAMES
+
+    @property
+    def carry_size(self) -> int:
+        """C: numbers per stream in the carried state `h` (B, C): H, or 2H for the LSTM."""
+        return self.cell.carry_size(self.config.hidden)
+
     # --- state -----------------------------------------------------------------------------
 
     def reset(self) -> None:
         """New weights from the configured seed: the same seed gives the same run."""
         cfg = self.config
         rng = np.random.default_rng(cfg.seed)
-        self._params = init_params(cfg.hidden, self.vocab_size, rng, cfg.init, self.dtype)
+        self._params = self.cell.init_params(cfg.hidden, self.vocab_size, rng, cfg.init, self.dtype)
         self.optimizer: Optimizer = make_optimizer(cfg.optimizer, self._params)
-        shapes = param_shapes(cfg.hidden, self.vocab_size)
+        shapes = self.cell.param_shapes(cfg.hidden, self.vocab_size)
         self._grads = FlatParams.empty(shapes, self.dtype)
         self._delta = FlatParams.zeros(shapes, self.dtype)  # the last update's change to each weight
         self.step_count = 0
@@ -212,10 +242,10 @@ class Trainer:
         self.train_time = 0.0
         self.val_time = 0.0   # seconds spent in validation
         self.p = 0                                                  # position in each segment
-        self.h = np.zeros((self.streams, cfg.hidden), self.dtype)  # (B, H) carried state
+        self.h = np.zeros((self.streams, self.carry_size), self.dtype)  # (B, C) carried state
         self.smooth_loss = self.initial_loss
         self.steps_above_uniform = 0  # consecutive steps whose loss was worse than a uniform guess
-        self.history = History(STEP_COLUMNS, HISTORY_CAP)
+        self.history = History(step_columns(self.param_names), HISTORY_CAP)
         self.val_history = History(VAL_COLUMNS, HISTORY_CAP)
         self.last_record: StepRecord | None = None
         self._last_fw: Forward | None = None
@@ -246,7 +276,7 @@ class Trainer:
         self._keep_snapshot("start")
 
     def _set_state(self, state: TrainerState) -> None:
-        shapes = param_shapes(self.config.hidden, self.vocab_size)
+        shapes = self.cell.param_shapes(self.config.hidden, self.vocab_size)
         checked = [("weights", state.params)]
         if state.last_update is not None:
             checked.append(("last update", state.last_update))
@@ -257,7 +287,7 @@ class Trainer:
             if not all_finite(arrays):
                 raise ValueError(f"the {what} hold NaN or infinite values")
         if state.h.shape != self.h.shape:
-            raise ValueError(f"the hidden state has shape {state.h.shape}, not {self.h.shape}")
+            raise ValueError(f"the carried state has shape {state.h.shape}, not {self.h.shape}")
         if not 0 <= state.p <= self.segment_len:
             raise ValueError(f"position {state.p} is outside the segments of {self.segment_len}")
         self.optimizer.load_state(state.optimizer)  # checks the optimizer's own fit first
@@ -304,9 +334,9 @@ class Trainer:
             t0 = time.perf_counter()
             cfg = self.config
             p, inputs, targets, h0 = self._next_chunk()
-            fw = forward(self.params, inputs, targets, h0)
+            fw = self.cell.forward(self.params, inputs, targets, h0)
             loss = fw.loss
-            grads, dh = gradients(self.params, fw, self._grads)
+            grads, dh = self.cell.gradients(self.params, fw, self._grads)
             clipped, clip = clip_gradients(grads, cfg.clip_mode, cfg.clip)
             self._check(loss, clip)
             self._update(clipped)
@@ -318,9 +348,9 @@ class Trainer:
         with np.errstate(all="ignore"):
             cfg = self.config
             p, inputs, targets, h0 = self._next_chunk()
-            fw = forward(self.params, inputs, targets, h0)
+            fw = self.cell.forward(self.params, inputs, targets, h0)
             loss = fw.loss
-            grads, dh = gradients(self.params, fw)  # a new buffer: the trainer's stays as it is
+            grads, dh = self.cell.gradients(self.params, fw)  # a new buffer: the trainer's stays
             clipped, clip = clip_gradients(grads, cfg.clip_mode, cfg.clip)
             clipped = copy_params(clipped)  # clipping may return the gradients themselves
             after = copy_params(self.params)
@@ -331,7 +361,7 @@ class Trainer:
                            clip, cfg.lr, copy_params(self.params), after, diverges)
 
     def _next_chunk(self) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
-        """Position, inputs and targets (T, B) and the hidden state (B, H) for the next step."""
+        """Position, inputs and targets (T, B) and the carried state (B, C) for the next step."""
         T = self.config.seq_len
         p, h = self.p, self.h
         if self.step_count == 0 or p + T + 1 >= self.segment_len:
@@ -356,7 +386,7 @@ class Trainer:
                 t0: float) -> StepRecord:
         cfg = self.config
         T = cfg.seq_len
-        self.p, self.h = p + T, fw.hs[-1].copy()
+        self.p, self.h = p + T, fw.carry.copy()
         self.step_count += 1
         self.chars_seen += self.streams * T
         self.smooth_loss = self.smooth_loss * 0.999 + loss * 0.001
@@ -459,9 +489,9 @@ class Trainer:
         L = (len(data) - 1) // S
         inputs = np.ascontiguousarray(data[: S * L].reshape(S, L).T)            # (L, S)
         targets = np.ascontiguousarray(data[1 : S * L + 1].reshape(S, L).T)     # (L, S)
-        h0 = np.zeros((S, self.config.hidden), self.dtype)
+        h0 = np.zeros((S, self.carry_size), self.dtype)
         with np.errstate(all="ignore"):  # diverging weights give an infinite bpc, not a warning
-            fw = forward(self.params, inputs, targets, h0)
+            fw = self.cell.forward(self.params, inputs, targets, h0)
         bpc = bits_per_char(float(fw.losses.sum()), fw.losses.size)
         self.val_history.append({"step": self.step_count, "chars_seen": self.chars_seen,
                                  "time": self.train_time, "val_bpc": bpc})
@@ -474,7 +504,7 @@ class Trainer:
             return None
         if not 0 <= stream < self.streams:
             raise ValueError(f"stream must be in [0, {self.streams}), got {stream}")
-        return chunk_trace(fw, dh, self.corpus.vocab, stream, self.step_count)
+        return chunk_trace(fw, dh, self.corpus.vocab, stream, self.step_count, self.cell.NAME)
 
     def chunk_params(self) -> Params | None:
         """Copies of the weights the last training chunk was computed with: those before the
@@ -491,7 +521,7 @@ class Trainer:
 
     def effective_lr(self) -> Params | None:
         """Per-weight step size of adaptive optimizers (Adagrad: lr / sqrt(mem + 1e-8))."""
-        out = {k: self.optimizer.effective_lr(k, self.config.lr) for k in PARAM_NAMES}
+        out = {k: self.optimizer.effective_lr(k, self.config.lr) for k in self.param_names}
         return None if any(v is None for v in out.values()) else out  # type: ignore[misc]
 
     def snapshot_params(self) -> Params:

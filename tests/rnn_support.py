@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
-import rnn_core.trainer as trainer_module
+from rnn_core import cells
+from rnn_core.cells import Forward
 from rnn_core.config import TrainConfig
 from rnn_core.corpus import Corpus, corpus_from_text
 
@@ -27,15 +30,18 @@ def tiny_config(**changes) -> TrainConfig:
 
 class Losses:
     """Scales the chunk losses the trainer sees (the gradients stay real): factor 1000 is a loss
-    that exploded, 3 a run doing worse than a uniform guess."""
+    that exploded, 3 a run doing worse than a uniform guess. The trainer calls its cell's forward
+    (rnn_core.model.forward for the RNN, lstm.forward, gru.forward): every cell's is scaled."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         self.factor = 1.0
-        real = trainer_module.forward
+        for cell in cells.CELLS.values():
+            monkeypatch.setattr(cell, "forward", self._scaled(cell.forward))
 
-        def scaled(*args, **kwargs):
+    def _scaled(self, real: Callable[..., Forward]) -> Callable[..., Forward]:
+        def scaled(*args, **kwargs) -> Forward:
             fw = real(*args, **kwargs)
             fw.losses *= self.factor
             return fw
 
-        monkeypatch.setattr(trainer_module, "forward", scaled)
+        return scaled

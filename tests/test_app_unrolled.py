@@ -13,6 +13,7 @@ from tests.apptest_support import app_state_of, status_of
 from tests.inspect_support import charts, plotly_array
 from ui.views.unrolled import BACKWARD, CHUNK, CLIP, FORWARD, PHASES, SOFTMAX, STEP, UPDATE
 from ui.views.walk import DWELL_TICKS
+from ui.widgets.unrolled import start_play, stop_play
 
 PAGE = "pages/unrolled.py"
 CFG = PRESETS[DEFAULT_PRESET]
@@ -139,7 +140,7 @@ def test_play_walks_the_iteration_and_takes_the_step(at: AppTest):
     session = app_state_of(at).session
     steps = session.read(lambda t: t.step_count)
     press(at, "unrolled_play")
-    assert walk_of(at).playing and at.button(key="unrolled_play").label == "Stop"
+    assert walk_of(at).playing and at.button(key="unrolled_stop").label == "Stop"
     phases = [walk_of(at).phase]
     # AppTest does not run fragment timers: each run is one beat.
     for _ in range(3 * DWELL_TICKS + 3 * T + 5):
@@ -159,6 +160,21 @@ def test_stop_stops_the_walk_where_it_is(at: AppTest):
         at.run()
     where = (walk_of(at).phase, walk_of(at).t)
     assert where[0] == FORWARD
-    press(at, "unrolled_play")  # Stop
+    press(at, "unrolled_stop")
     at.run()
     assert not walk_of(at).playing and (walk_of(at).phase, walk_of(at).t) == where
+
+
+def test_play_and_stop_are_two_buttons_so_a_double_click_is_one(at: AppTest):
+    """The browser may click a button's outgoing copy too (one key press, two clicks): Play twice
+    still plays, Stop twice still stops (a toggle would undo the first click)."""
+    press(at, "unrolled_play")
+    keys = [b.key for b in at.button]
+    assert walk_of(at).playing and "unrolled_stop" in keys and "unrolled_play" not in keys
+    start_play(app_state_of(at))  # the second click of the same press
+    at.run()
+    assert walk_of(at).playing
+    press(at, "unrolled_stop")
+    stop_play(app_state_of(at))
+    at.run()
+    assert not walk_of(at).playing

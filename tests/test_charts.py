@@ -238,10 +238,12 @@ def fields(layer: dict) -> set[str]:
 def test_specs_encode_only_columns_of_their_datasets(view):
     for name, spec in specs(view).items():
         for layer in layers(spec):
-            dataset = layer.get("data", spec["data"])["name"]
+            data = layer.get("data", spec["data"])
+            columns = ({k for row in data["values"] for k in row} if "values" in data
+                       else set(spec["datasets"][data["name"]].columns))
             made = {t["as"] for t in layer.get("transform", []) if "as" in t}
             made |= {w["as"] for t in layer.get("transform", []) for w in t.get("window", [])}
-            assert fields(layer) <= set(spec["datasets"][dataset].columns) | made, (name, layer)
+            assert fields(layer) <= columns | made, (name, layer)
 
 
 def as_json(spec: dict) -> dict:
@@ -295,6 +297,8 @@ def test_spec_details(view):
     assert "bits per character" in text and "uniform guess" in text and BEST_SERIES in text
     assert layers(s["grad"])[0]["encoding"]["y"]["scale"]["type"] == "log"
     assert "clip at 20" in json.dumps(as_json(s["grad"]))  # the threshold, labelled ...
+    drawn_once = [layer for layer in layers(s["grad"]) if layer.get("data") == {"values": [{"clip": 20.0}]}]
+    assert [layer["mark"]["type"] for layer in drawn_once] == ["rule", "text"]  # once, not per row
     no_threshold = grad_norm_spec(grad_norm_frame(view), events_frame([]), None)
     assert "clip at" not in json.dumps(as_json(no_threshold))  # ... or none
     assert layers(s["clipped"])[0]["encoding"]["y"]["scale"]["domain"] == [0, 1]

@@ -6,6 +6,7 @@ import io
 import json
 import pickle
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -68,7 +69,10 @@ def test_round_trip(trained, tmp_path):
     tiny_config(),
     tiny_config(batch=3, dtype="float32", optimizer="adam", lr=0.01),
     tiny_config(optimizer="momentum", lr=0.01, clip_mode="norm", clip=1.0),
-], ids=["exact", "batched-float32-adam", "momentum"])
+    tiny_config(cell="lstm", batch=2),
+    tiny_config(cell="lstm", batch=3, dtype="float32", optimizer="adam", lr=0.01),
+    tiny_config(cell="gru", batch=2, optimizer="rmsprop", lr=0.003),
+], ids=["exact", "batched-float32-adam", "momentum", "lstm", "lstm-float32-adam", "gru-rmsprop"])
 def test_resume_is_exact(config, tmp_path):
     corpus = small_corpus()
     straight = Trainer(corpus, config)
@@ -84,9 +88,11 @@ def test_resume_is_exact(config, tmp_path):
     assert [r.loss for r in more] == [r.loss for r in records[30:]]
     assert [r.smooth_loss for r in more] == [r.smooth_loss for r in records[30:]]
     assert more[-1].step == 50 and more[-1].chars_seen == records[-1].chars_seen
-    for k in PARAM_NAMES:
+    assert resumed.config == config and resumed.param_names == straight.param_names
+    for k in straight.param_names:
         assert np.array_equal(resumed.params[k], straight.params[k])
         assert resumed.params[k].dtype == np.dtype(config.dtype)
+    np.testing.assert_array_equal(resumed.h, straight.h)
     for slot, d in straight.optimizer.state.items():
         for k, a in d.items():
             assert np.array_equal(resumed.optimizer.state[slot][k], a)
@@ -146,6 +152,69 @@ def test_restore_needs_the_same_vocabulary_and_hidden_size(trained):
         restore(load_bytes(trained), other)
     with pytest.raises(CheckpointError, match="12 hidden units, not 20"):
         restore(load_bytes(trained), trained.corpus, trained.config.replace(hidden=20))
+
+
+# --- cells ---------------------------------------------------------------------------------------
+
+FIXTURE = Path(__file__).parent / "fixtures" / "rnn_checkpoint_before_cells.npz"
+
+
+def test_a_checkpoint_from_before_the_cells_loads_as_an_rnn_and_resumes_exactly():
+    # Written by the code of commit 5026b84, before TrainConfig had a cell: tiny_config(batch=2,
+    # optimizer="adam", lr=0.01) after 7 steps on the small corpus.
+    with np.load(FIXTURE, allow_pickle=False) as npz:
+        assert "cell" not in json.loads(str(npz["config"]))
+        assert {"U", "W", "V", "b", "c", "before.W", "opt.m.U", "opt.v.c", "h"} <= set(npz.files)
+    config = tiny_config(batch=2, optimizer="adam", lr=0.01)
+    ckpt = load(FIXTURE)
+    assert ckpt.config == config and ckpt.config.cell == "rnn"
+    restored = restore(ckpt, small_corpus())
+    assert restored.optimizer_resumed and restored.position_resumed
+    assert restored.trainer.step_count == 7
+    straight = Trainer(small_corpus(), config).run(12)
+    assert [r.loss for r in restored.trainer.run(5)] == [r.loss for r in straight[7:]]
+
+
+@pytest.fixture
+def trained_lstm() -> Trainer:
+    trainer = Trainer(small_corpus(), tiny_config(cell="lstm", batch=2, optimizer="adam", lr=0.01))
+    trainer.run(5)
+    return trainer
+
+
+def test_a_gated_cells_checkpoint_holds_its_own_weights_and_carried_state(trained_lstm):
+    arrays = arrays_of(to_bytes(trained_lstm))
+    names = trained_lstm.param_names
+    assert {*names, *(f"update.{k}" for k in names), *(f"opt.m.{k}" for k in names), "h"} <= set(arrays)
+    assert not {"U", "W", "b"} & set(arrays)
+    assert arrays["W_f"].shape == (12, 12) and arrays["U_g"].shape == (12, 21)
+    assert arrays["h"].shape == (2, 24)  # h and s side by side
+    assert json.loads(str(arrays["config"]))["cell"] == "lstm"
+    ckpt = from_bytes(to_bytes(trained_lstm))
+    assert tuple(ckpt.params) == names and ckpt.config.cell == "lstm"
+
+
+def test_restore_needs_the_same_cell(trained_lstm):
+    with pytest.raises(CheckpointError, match="holds an LSTM, not a GRU"):
+        restore(load_bytes(trained_lstm), trained_lstm.corpus, trained_lstm.config.replace(cell="gru"))
+    with pytest.raises(CheckpointError, match="holds an RNN, not an LSTM"):
+        restore(from_bytes(FIXTURE.read_bytes()), small_corpus(), tiny_config(cell="lstm"))
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda a: a.pop("W_f"), "lacks W_f"),
+    (lambda a: a.update(h=np.zeros((2, 12))), r"h has shape \(2, 12\); it needs \(streams, 24\)"),
+    (lambda a: a.update(config=np.array(TrainConfig(hidden=12, cell="gru").to_json())), "lacks U_r"),
+    (lambda a: a.update(config=np.array(TrainConfig(hidden=12).to_json())), "lacks U, W, b"),
+    (lambda a: a.update(config=np.array('{"hidden": 12, "cell": "transformer"}')), "cell must be one of"),
+    (lambda a: a.update(opt__m__W=np.zeros((12, 12))), "unknown optimizer array"),
+], ids=["missing-gate", "rnn-sized-state", "gru-config", "rnn-config", "unknown-cell", "rnn-opt-state"])
+def test_a_gated_checkpoint_that_does_not_fit_its_cell_is_refused(trained_lstm, change, match):
+    arrays = arrays_of(to_bytes(trained_lstm))
+    change(arrays)
+    arrays = {k.replace("__", "."): v for k, v in arrays.items()}
+    with pytest.raises(CheckpointError, match=match):
+        from_bytes(npz_bytes(arrays))
 
 
 def test_load_missing_file(tmp_path):

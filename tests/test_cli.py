@@ -112,6 +112,32 @@ def test_init_options_given_override_the_checkpoint(tmp_path):
     assert [r["lr"] for r in log_rows(log)] == [0.05] * 3
 
 
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_cell_trains_logs_its_weights_samples_saves_and_resumes_exactly(cell, tmp_path):
+    args = ("zen", "--cell", cell, "--batch", "2", *SMALL)
+    straight, first, second = (tmp_path / f"{n}.jsonl" for n in ("straight", "first", "second"))
+    assert cli(*args, "--steps", "12", "--log", straight).returncode == 0
+    out = cli(*args, "--steps", "8", "--log", first, "--save", tmp_path / "a.npz",
+              "--sample-every", "4", "--sample-length", "30")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.count("----- step") == 2  # samples from the cell
+    gate = "f" if cell == "lstm" else "z"
+    rows = log_rows(first)
+    for key in (f"pre_W_{gate}", f"post_U_{gate}", f"pre_b_{gate}", "pre_V", "post_c"):
+        assert all(math.isfinite(r[key]) for r in rows), key
+    assert "pre_W" not in rows[0]
+    assert load(tmp_path / "a.npz").config.cell == cell
+    out = cli("zen", "--init", tmp_path / "a.npz", "--steps", "4", "--log", second, "--quiet",
+              "--sample-every", "0")
+    assert out.returncode == 0, out.stderr
+    assert "note:" not in out.stderr
+    assert [r["loss"] for r in log_rows(second)] == [r["loss"] for r in log_rows(straight)[8:]]
+    other = "gru" if cell == "lstm" else "lstm"
+    out = cli("zen", "--init", tmp_path / "a.npz", "--cell", other, "--steps", "2", "--quiet")
+    title = {"lstm": "an LSTM", "gru": "a GRU"}
+    assert_one_error_line(out, f"holds {title[cell]}, not {title[other]} (--cell {other})")
+
+
 def _png(path: Path) -> Path:
     path.write_bytes(bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806") + b"\0" * 64)
     return path
@@ -129,6 +155,7 @@ def _png(path: Path) -> Path:
     (lambda d: ["zen", "--hidden", "0"], ["hidden must be between"]),
     (lambda d: ["zen", "--batch", "1000"], ["batch must be between"]),
     (lambda d: ["zen", "--optimizer", "lbfgs"], ["--optimizer", "invalid choice"]),
+    (lambda d: ["zen", "--cell", "transformer"], ["--cell", "invalid choice"]),
     (lambda d: ["zen", "--no-such-option"], ["unrecognized arguments"]),
     (lambda d: [], ["corpus"]),
     (lambda d: ["zen", "--steps", "-5"], ["--steps"]),
@@ -141,7 +168,8 @@ def _png(path: Path) -> Path:
     (lambda d: ["zen", "--preset", "slow"], ["--preset", "invalid choice"]),
 ], ids=["missing-file", "directory-as-corpus", "binary-file", "empty-file", "short-file", "negative-lr",
         "nan-lr", "text-lr",
-        "zero-hidden", "huge-batch", "unknown-optimizer", "unknown-option", "no-corpus", "negative-steps",
+        "zero-hidden", "huge-batch", "unknown-optimizer", "unknown-cell", "unknown-option", "no-corpus",
+        "negative-steps",
         "negative-sample-every", "long-sample", "pickled-checkpoint", "junk-checkpoint",
         "missing-checkpoint", "log-is-a-directory", "unknown-preset"])
 def test_bad_input_is_one_error_line(make_args, words, tmp_path):

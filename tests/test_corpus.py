@@ -168,7 +168,8 @@ def test_builtin_corpora_load_with_a_description(name):
 
 
 def test_builtin_contents():
-    assert DEFAULT_CORPUS in BUILTINS and set(BUILTINS) >= {"zen", "python-docs", "python-source", "brackets"}
+    assert DEFAULT_CORPUS in BUILTINS and set(BUILTINS) >= {"zen", "python-docs", "python-source", "brackets",
+                                                         "recall"}
     assert "Beautiful is better than ugly." in load_builtin("zen").text
     assert "def " in load_builtin("python-source").text
     assert " the " in load_builtin("python-docs").text
@@ -183,6 +184,20 @@ def test_builtin_contents():
                 assert stack.pop() == pairs[ch]
         assert not stack
     assert max(len(line) for line in text.splitlines()) > 30
+
+
+def test_the_recall_corpus_needs_memory_of_a_letter_20_odd_steps_back():
+    text = load_builtin("recall").text
+    lines = text.splitlines()
+    assert len(lines) == 4000 and text.endswith("=" + lines[-1][-1] + "\n")
+    gaps = set()
+    for line in lines:
+        letter, rest = line[0], line[1:]
+        digits, recalled = rest.split("=")
+        assert letter in "abcd" and digits.isdigit() and recalled == letter.upper()
+        gaps.add(len(digits))
+    assert gaps == set(range(20, 25))  # the capital comes 22 to 26 characters after its letter
+    assert {line[0] for line in lines} == set("abcd")
 
 
 def test_unknown_builtin():

@@ -8,11 +8,13 @@ import math
 import numpy as np
 import pytest
 
+from rnn_core.cells import get
 from rnn_core.config import TrainConfig
 from rnn_core.corpus import corpus_from_text
 from rnn_core.model import forward, gradients, init_params
 from rnn_core.reach import itemized_dh, itemized_gradients, last_prediction_flow, reach_by_distance
 from rnn_core.trainer import Trainer
+from tests import cell_references as ref
 
 H, K, T = 4, 5, 6
 
@@ -203,3 +205,89 @@ def test_on_the_trainers_last_chunk_with_the_weights_it_was_computed_with():
     assert not np.allclose(np.linalg.norm(after.sum(axis=0), axis=1), trace.dh_norms, rtol=1e-6)
     params["W"][0, 0] += 1.0  # a copy: the trainer's weights are untouched
     assert trainer.chunk_params()["W"][0, 0] != params["W"][0, 0]
+
+
+# --- the gated cells: the same itemization through each cell's own step back ------------------
+
+
+def gated(name: str, seed: int = 0):
+    """A tiny float64 LSTM or GRU, one stream, a nonzero state carried in (h, and the LSTM's s)."""
+    cell = get(name)
+    rng = np.random.default_rng(seed)
+    params = dict(cell.init_params(H, K, rng))
+    for k, a in params.items():
+        params[k] = a * 2.0 if a.ndim == 2 else rng.normal(0, 0.5, a.shape)
+    inputs = rng.integers(0, K, size=T)
+    targets = rng.integers(0, K, size=T)
+    carry0 = rng.uniform(-0.8, 0.8, size=cell.carry_size(H))
+    return params, inputs, targets, carry0
+
+
+def gated_loss_of_t_from_state(name, params, inputs, targets, h_s, s_s, s, t):
+    """L(t) by the equations (tests/cell_references.py), with h(s) (and s(s)) given as inputs."""
+    P = ref.columns(params)
+    h, c = ref.col(h_s), None if s_s is None else ref.col(s_s)
+    for r in range(s + 1, t + 1):
+        x = ref.one_hot(inputs[r], K)
+        if name == "lstm":
+            step = ref.lstm_step(P, x, h, c)
+            h, c = step["h"], step["s"]
+        else:
+            h = ref.gru_step(P, x, h)["h"]
+    return ref.output(P, h, targets[t])[1]
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru"])
+def test_gated_itemized_vectors_match_finite_differences(name):
+    params, inputs, targets, carry0 = gated(name)
+    r = (ref.lstm(params, inputs, targets, carry0[:H], carry0[H:]) if name == "lstm"
+         else ref.gru(params, inputs, targets, carry0))
+    hs, ss = r["h"], r.get("s")
+    dh = itemized_dh(params, inputs, targets, carry0)
+    assert dh.shape == (T, T, H) and dh.dtype == np.float64
+    eps = 1e-6
+    for t in range(T):
+        for s in range(t + 1):
+            numeric = np.empty(H)
+            for i in range(H):  # nudge h(s) alone; s(s), for the LSTM, stays as it was
+                up, down = hs[s].copy(), hs[s].copy()
+                up[i] += eps
+                down[i] -= eps
+                s_s = None if ss is None else ss[s]
+                numeric[i] = (gated_loss_of_t_from_state(name, params, inputs, targets, up, s_s, s, t)
+                              - gated_loss_of_t_from_state(name, params, inputs, targets, down, s_s, s, t)
+                              ) / (2 * eps)
+            np.testing.assert_allclose(dh[t, s], numeric, rtol=1e-6, atol=1e-9, err_msg=f"t={t} s={s}")
+    upper = np.triu(np.ones((T, T), bool), k=1)
+    assert not dh[upper].any() and dh[~upper].all()
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru"])
+def test_gated_itemized_vectors_sum_to_the_trainers_dh(name):
+    params, inputs, targets, carry0 = gated(name, seed=1)
+    cell = get(name)
+    fw = cell.forward(params, inputs[:, None], targets[:, None], carry0[None, :])
+    _, dh_trainer = cell.gradients(params, fw)  # (T, 1, H)
+    dh = itemized_dh(params, inputs, targets, carry0)
+    np.testing.assert_allclose(dh.sum(axis=0), dh_trainer[:, 0], rtol=0, atol=1e-12)
+    assert np.linalg.norm(dh[1:, 0].sum(axis=0)) > 1e-3
+    G = itemized_gradients(params, inputs, targets, carry0)
+    np.testing.assert_allclose(G, np.linalg.norm(dh, axis=2), rtol=1e-14)
+    with pytest.raises(ValueError, match=f"h0 must be \\({cell.carry_size(H)},\\)"):
+        itemized_gradients(params, inputs, targets, carry0[:3])
+
+
+def test_an_lstm_with_its_forget_gate_open_keeps_the_reach_the_rnn_loses():
+    # The article's point, made visible: with the same small recurrent weights, the RNN's gradient
+    # fades step by step, while the LSTM's flows back along s(t) through an open forget gate.
+    params, inputs, targets, _ = tiny(seed=8)
+    params["W"] = params["W"] * 0.1
+    rnn_flow = last_prediction_flow(itemized_gradients(params, inputs, targets, np.zeros(H)))
+    lstm_params, _, _, _ = gated("lstm", seed=8)
+    for G in "ifgo":
+        lstm_params[f"W_{G}"] = lstm_params[f"W_{G}"] * 0.1
+    lstm_params["b_f"][...] = 6.0  # f = 0.998
+    lstm_flow = last_prediction_flow(itemized_gradients(lstm_params, inputs, targets, np.zeros(2 * H)))
+    assert rnn_flow[0] / rnn_flow[-1] < 1e-3 and np.all(np.diff(rnn_flow) > 0)  # ~10x a step
+    assert lstm_flow[0] / lstm_flow[-1] > 100 * rnn_flow[0] / rnn_flow[-1]
+    assert lstm_flow[0] / lstm_flow[-2] > 0.1  # once in s, hardly fading at all

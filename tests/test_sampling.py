@@ -10,6 +10,7 @@ import pytest
 from rnn_core.model import softmax
 from rnn_core.sampling import MAX_SAMPLE_LENGTH, sample
 from rnn_core.trainer import Trainer
+from tests import cell_references as ref
 from tests.rnn_support import small_corpus, tiny_config
 
 
@@ -146,3 +147,58 @@ def test_naive_softmax_overflows_where_the_stable_one_does_not():
     rows = softmax(np.array([[-1000.0, -1001.0], [5.0, 5.0], [1e300, -1e300]]))
     np.testing.assert_allclose(rows, [[1 / (1 + np.exp(-1)), np.exp(-1) / (1 + np.exp(-1))],
                                       [0.5, 0.5], [1.0, 0.0]])
+
+
+# --- the gated cells ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module", params=["lstm", "gru"])
+def gated_model(request):
+    trainer = Trainer(small_corpus(), tiny_config(cell=request.param, hidden=16))
+    trainer.run(150)
+    return request.param, trainer.snapshot_params(), trainer.corpus.vocab
+
+
+def reference_run(name, params, vocab, seed_text, length):
+    """Feed the seed, then take the argmax of V h + c, by the equations (tests/cell_references.py):
+    the greedy text and the first distribution."""
+    P = ref.columns(params)
+    H, K = P["V"].shape[1], len(vocab)
+    h, s = np.zeros((H, 1)), np.zeros((H, 1))
+
+    def feed(x):
+        nonlocal h, s
+        if name == "lstm":
+            step = ref.lstm_step(P, ref.one_hot(x, K), h, s)
+            h, s = step["h"], step["s"]
+        else:
+            h = ref.gru_step(P, ref.one_hot(x, K), h)["h"]
+
+    for ch in seed_text:
+        feed(vocab.stoi[ch])
+    first = softmax((P["V"] @ h + P["c"])[:, 0])
+    out = []
+    for _ in range(length):
+        x = int(np.argmax(P["V"] @ h + P["c"]))
+        out.append(vocab.chars[x])
+        feed(x)
+    return "".join(out), first
+
+
+def test_a_gated_cell_samples_by_its_equations(gated_model):
+    name, params, vocab = gated_model
+    expected, first = reference_run(name, params, vocab, "the c", 60)
+    assert sample(params, vocab, 60, seed_text="the c", greedy=True).text == expected
+    assert len(set(expected)) > 1
+    s = sample(params, vocab, 5, seed_text="the c", rng=0, return_probs=True)
+    np.testing.assert_allclose(s.probs[0], first, rtol=1e-10)
+    p32 = {k: a.astype(np.float32) for k, a in params.items()}
+    assert sample(p32, vocab, 40, seed_text="the c", greedy=True).text == expected[:40]
+
+
+def test_a_gated_cell_samples_reproducibly_within_the_vocabulary(gated_model):
+    _, params, vocab = gated_model
+    a, b = (sample(params, vocab, 150, seed_text="a ", rng=7) for _ in range(2))
+    assert a.text == b.text and set(a.text) <= set(vocab.chars) and len(a.text) == 150
+    assert sample(params, vocab, 150, seed_text="a ", rng=8).text != a.text
+    assert sample(params, vocab, 30, rng=1, top_k=2).text  # no seed: a first character drawn

@@ -15,6 +15,7 @@ import math
 import numpy as np
 import pytest
 
+import rnn_core.model as rnn_cell
 import rnn_core.trainer as trainer_module
 from bench.minchar import GIST, MinCharRNN, from_gist, lossFun, to_gist
 from rnn_core.config import NEEDS_RESET, PRESETS, ConfigError, TrainConfig
@@ -320,7 +321,7 @@ def test_settings_that_need_a_new_model_are_rejected(key):
     trainer.run(2)
     config, weights = trainer.config, trainer.snapshot_params()
     new = {"hidden": 20, "seq_len": 5, "batch": 2, "dtype": "float32", "init": "randn", "seed": 9,
-           "optimizer": "adam", "val_fraction": 0.2}[key]
+           "optimizer": "adam", "val_fraction": 0.2, "cell": "lstm"}[key]
     with pytest.raises(ConfigError, match=key):
         trainer.apply_live(**{key: new})
     assert trainer.config == config and trainer.step_count == 2
@@ -516,18 +517,18 @@ def test_the_loss_recorded_with_a_snapshot_decides_whether_it_is_healthy(losses)
 def test_non_finite_gradients_are_a_divergence(monkeypatch):
     trainer = Trainer(small_corpus(), tiny_config(), snapshot_every=2)
     trainer.run(3)
-    real_gradients = trainer_module.gradients
+    real_gradients = rnn_cell.gradients
 
     def inf_gradients(params, fw, out=None):
         grads, dh = real_gradients(params, fw, out)
         grads["V"][0, 0] = np.inf
         return grads, dh
 
-    monkeypatch.setattr(trainer_module, "gradients", inf_gradients)
+    monkeypatch.setattr(rnn_cell, "gradients", inf_gradients)
     with pytest.raises(DivergenceError) as info:
         trainer.step()
     assert (info.value.kind, info.value.step, info.value.back_to) == ("gradients_not_finite", 4, 2)
-    monkeypatch.setattr(trainer_module, "gradients", real_gradients)
+    monkeypatch.setattr(rnn_cell, "gradients", real_gradients)
     assert trainer.step().step == 3
 
 
@@ -561,14 +562,14 @@ def test_weights_made_infinite_by_an_update_are_found_at_the_next_snapshot():
 def test_gradients_too_large_to_square_are_a_divergence(monkeypatch):
     trainer = Trainer(small_corpus(), tiny_config(clip_mode="off"), snapshot_every=2)
     trainer.run(3)
-    real_gradients = trainer_module.gradients
+    real_gradients = rnn_cell.gradients
 
     def huge(params, fw, out=None):
         grads, dh = real_gradients(params, fw, out)
         grads["W"][0, 0] = 1e160  # finite, but its square overflows float64
         return grads, dh
 
-    monkeypatch.setattr(trainer_module, "gradients", huge)
+    monkeypatch.setattr(rnn_cell, "gradients", huge)
     with pytest.raises(DivergenceError) as info:
         trainer.step()
     assert (info.value.kind, info.value.back_to) == ("gradients_not_finite", 2)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 from playwright.sync_api import Page, expect
 
-from bench.browser import wait_for_render, wait_for_status
+from bench.browser import wait_for_app, wait_for_render, wait_for_status
 from tests.e2e.support import assert_no_exception, screenshot, step_of, wait_for_step
 from tests.load.browser_sessions import press
 
@@ -31,16 +31,18 @@ def set_number(page: Page, key: str, value: str) -> None:
 
 
 def metrics(page: Page) -> pd.DataFrame:
-    """The Train page's CSV download: every kept step."""
+    """The Train page's CSV download: every kept step (after the page's rerun has finished: one
+    under way cancels the download)."""
+    wait_for_app(page)
     with page.expect_download() as download:
-        page.locator(".st-key-metrics_csv button").click()
+        page.locator(".st-key-metrics_csv button").first.click()  # a rerun may briefly show two
     return pd.read_csv(io.BytesIO(Path(download.value.path()).read_bytes()))
 
 
 def x_ticks(page: Page, key: str) -> list[str]:
     """The step axis's tick labels of the chart in the container `key`."""
     axis = page.locator(f".st-key-{key} svg .role-axis").filter(has_text="step").last
-    return axis.locator(".role-axis-label text").all_inner_texts()
+    return [t.text_content() or "" for t in axis.locator(".role-axis-label text").all()]  # SVG: no innerText
 
 
 def test_play_right_after_step_registers(new_page: Callable[..., Page]):
@@ -141,7 +143,7 @@ def test_clipping_acts_visibly_in_the_first_seconds_at_1920_by_1080(new_page: Ca
     early = table[table["step"] <= 300]
     assert (early["global_post"] < early["global_pre"]).any()  # clipping acted ...
     assert (early["global_post"] <= 20 * 1.0001).all()  # ... and held the norm at the threshold
-    expect(page.locator(".st-key-clipped_chart svg")).to_be_visible()
+    expect(page.locator(".st-key-clipped_chart svg.marks")).to_be_visible()
     page.set_viewport_size(LAPTOP)
     wait_for_render(page)
     screenshot(page, "train_1366x768.png")

@@ -133,15 +133,17 @@ def test_play_advances_by_itself_and_stops(new_page: Callable[..., Page]):
     page = open_page(new_page, 1920, 1080)
     expect_phase(page, 0)
     page.keyboard.press("p")
-    expect(page.locator(".st-key-unrolled_play")).to_contain_text("Stop", timeout=TIMEOUT_MS)
+    expect(page.locator(".st-key-unrolled_stop")).to_contain_text("Stop", timeout=TIMEOUT_MS)
     expect_phase(page, 1)  # after the chunk's dwell, the forward pass
     expect(page.locator(".st-key-unrolled_t input[type=range]")).to_have_attribute(
         "aria-valuetext", re.compile(r"^t = [3-9] "), timeout=TIMEOUT_MS)  # t advances on its own
     page.keyboard.press("p")
     expect(page.locator(".st-key-unrolled_play")).to_contain_text("Play the iteration", timeout=TIMEOUT_MS)
     wait_for_app(page)
+    time.sleep(1.5)  # a beat already under way when P was pressed may still arrive
+    wait_for_app(page)
     where = (phase_of(page), t_of(page))
-    time.sleep(1.5)
+    time.sleep(2)
     assert (phase_of(page), t_of(page)) == where  # stopped
     assert_no_exception(page)
 

@@ -105,7 +105,7 @@ class ServerLoad(NamedTuple):
 
 
 def server_load(page: Page) -> ServerLoad:
-    text = page.locator(".st-key-server_status").inner_text()
+    text = page.locator(".st-key-server_status").text_content() or ""  # in a closed expander
     m = re.search(r"(\d+) of \d+ training slots in use · worker threads: (\d+) · "
                   r"sessions in memory: (\d+) · threads: (\d+) \((\d+) pooled\)", text)
     assert m, text

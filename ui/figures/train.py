@@ -16,6 +16,8 @@ clipping mode.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
 from rnn_core.model import PARAM_NAMES
@@ -26,6 +28,9 @@ from ui.views.train import BEST_SERIES, GLOBAL, LOSS_SERIES, STAGES, StepRange
 LOSS_COLORS = ("#9aa5b1", "#0b5cad", "#d55e00", "#111111")
 BEST_COLOR = "#d55e00"
 PARAM_COLORS = ("#0072b2", "#009e73", "#cc79a7", "#e69f00", "#56b4e9")
+# After the RNN's five, for the gated cells' weights (an LSTM has 14): Paul Tol's muted scheme.
+MORE_PARAM_COLORS = ("#882255", "#117733", "#332288", "#999933", "#aa4499", "#44aa99", "#661100",
+                     "#6699cc", "#888888")
 GLOBAL_LINES = STAGES  # the global norm's two lines are named by their stage alone
 GLOBAL_COLORS = ("#111111", "#d55e00")
 # setting, divergence, rewind, reset, corpus, load
@@ -82,8 +87,11 @@ def _chart(height: int, points: pd.DataFrame, events: pd.DataFrame | None, layer
     datasets = {"points": points}
     if events is not None:
         datasets["events"] = events
+    # SVG whatever the number of points: Streamlit switches to canvas above 2,000 rows, which
+    # would blur the lines on a projector and hide the axes and labels from the page (and tests).
+    # Lines are one path each, so SVG stays cheap.
     return {"height": height, "datasets": datasets, "data": {"name": "points"}, "layer": layers,
-            "config": FONT}
+            "config": FONT, "usermeta": {"embedOptions": {"renderer": "svg"}}}
 
 
 def loss_spec(points: pd.DataFrame, events: pd.DataFrame, y_title: str,
@@ -127,17 +135,20 @@ def loss_spec(points: pd.DataFrame, events: pd.DataFrame, y_title: str,
 
 
 def grad_norm_spec(points: pd.DataFrame, events: pd.DataFrame, clip: float | None,
-                   zoom: StepRange | None = None, height: int = HEIGHT) -> dict:
+                   zoom: StepRange | None = None, height: int = HEIGHT,
+                   parameters: Sequence[str] = PARAM_NAMES) -> dict:
     """Vega-Lite spec for grad_norm_frame's table on a log scale: the global norm before (black)
     and after (orange) clipping, thick, named by the stage alone in the legend; each parameter's
     norm thin, before (solid) and after (dashed); the clipping threshold `clip` (by norm; None: no
-    threshold on the norm) as a labelled line; the events as rules."""
-    lines = [*GLOBAL_LINES, *PARAM_NAMES]
+    threshold on the norm) as a labelled line; the events as rules. `parameters`: the cell's
+    weights (TrainView.param_names), in the legend's order."""
+    lines = [*GLOBAL_LINES, *parameters]
+    colors = [*GLOBAL_COLORS, *(PARAM_COLORS + MORE_PARAM_COLORS)[: len(parameters)]]
     x = _step_x(zoom)
     y = {"field": "norm", "type": "quantitative", "title": "gradient norm ‖dL/dθ‖",
          "scale": {"type": "log"}, "axis": {"format": "~g"}}
     color = {"field": "line", "type": "nominal", "title": None, "sort": lines,
-             "scale": _scale(tuple(lines), [*GLOBAL_COLORS, *PARAM_COLORS]), "legend": {"orient": "top"}}
+             "scale": _scale(tuple(lines), colors), "legend": {"orient": "top"}}
     tooltip = [{"field": "parameter", "type": "nominal"}, {"field": "stage", "type": "nominal"},
                {"field": "step", "type": "quantitative", "format": ","},
                {"field": "norm", "type": "quantitative", "format": ".3g"}]
@@ -157,11 +168,15 @@ def grad_norm_spec(points: pd.DataFrame, events: pd.DataFrame, clip: float | Non
     }
     layers = [per_parameter, global_norm]
     if clip is not None:
-        threshold = {"datum": clip, "type": "quantitative"}
+        # One row of its own: on the points' data the line and its label would be drawn per row.
+        one = {"values": [{"clip": clip}]}
+        threshold = {"field": "clip", "type": "quantitative"}
         layers += [
-            {"mark": {"type": "rule", "strokeDash": [8, 4], "strokeWidth": 2, "color": GLOBAL_COLORS[1]},
+            {"data": one,
+             "mark": {"type": "rule", "strokeDash": [8, 4], "strokeWidth": 2, "color": GLOBAL_COLORS[1]},
              "encoding": {"y": threshold}},
-            {"mark": {"type": "text", "align": "right", "baseline": "bottom", "dy": -4, "fontSize": 14,
+            {"data": one,
+             "mark": {"type": "text", "align": "right", "baseline": "bottom", "dy": -4, "fontSize": 14,
                       "fontWeight": "bold", "color": GLOBAL_COLORS[1], "x": "width"},
              "encoding": {"y": threshold, "text": {"value": f"clip at {clip:g}"}}},
         ]

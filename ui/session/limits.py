@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
+from rnn_core.cells import param_count, step_floats
 from rnn_core.config import ConfigError, TrainConfig
 
 # Memory one session's model may take (weights, optimizer state, one step's activations).
@@ -19,12 +20,14 @@ class ModelTooBigError(ConfigError):
 
 def model_megabytes(config: TrainConfig, vocab_size: int) -> float:
     """Upper estimate of a trainer's memory: weights with their backups and optimizer state, and
-    one step's activations and gradients (measured peaks are 60-80 % of this)."""
+    one step's activations and gradients (measured peaks are 60-80 % of this), for its cell (an
+    LSTM's weights are 4 times the RNN's, a GRU's 3: rnn_core.cells)."""
     H, K, T, B = config.hidden, vocab_size, config.seq_len, config.batch
     item = 4 if config.dtype == "float32" else 8
-    weights = (2 * H * K + H * H + H + K) * 8   # copies: params, grads, backups, optimizer slots
-    step = T * B * (5 * K + 4 * H)              # logits, softmax, dy; inputs, h, dh, dhraw
-    return (weights + step) * item / 2**20
+    # 8 copies of the weights (params, grads, last update, snapshots, optimizer slots): 5 here and
+    # the 3 that step_floats counts, with one step's activations (logits, softmax, dy; h, dh ...).
+    floats = 5 * param_count(config.cell, H, K) + step_floats(config.cell, T, B, H, K)
+    return floats * item / 2**20
 
 
 def check_config(config: object, vocab_size: int) -> TrainConfig:

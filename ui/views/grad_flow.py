@@ -83,7 +83,7 @@ class ReachView:
 def reach_view(inp: ReachInput) -> ReachView:
     """The itemized gradients of the chunk (rnn_core.reach) and what the figures draw of them."""
     trace = inp.snap.trace
-    G = itemized_gradients(inp.params, trace.inputs, trace.targets, trace.h_prev)   # (T, T)
+    G = itemized_gradients(inp.params, trace.inputs, trace.targets, trace.carry_prev)  # (T, T)
     distances, typical = reach_by_distance(G, geometric=True)
     t, s = np.tril_indices(len(G))                                                  # s <= t
     return ReachView(

@@ -30,7 +30,6 @@ LOSS_SERIES = ("chunk loss", "smooth loss", "validation", "uniform guess")
 BEST_SERIES = "best validation"  # one marked point, drawn apart from LOSS_SERIES
 STAGES = ("before clipping", "after clipping")
 GLOBAL = "all (global)"  # the global norm's "parameter" in the gradient chart
-GRAD_PARAMETERS = (*PARAM_NAMES, GLOBAL)
 
 StepRange = tuple[int, int]  # (first, last) step shown; None shows every step
 
@@ -45,12 +44,13 @@ class TrainView:
     vocab_size: int
     seq_len: int
     streams: int
-    history: dict[str, np.ndarray]  # STEP_COLUMNS -> (rows,)
+    history: dict[str, np.ndarray]  # step_columns(param_names) -> (rows,)
     val: dict[str, np.ndarray]      # VAL_COLUMNS -> (evaluations,)
     config: TrainConfig
     smooth_loss: float = float("nan")  # the trainer's, nats per chunk (also with no history row)
     steps_above_uniform: int = 0       # consecutive steps whose chunk loss was worse than a uniform guess's
     best: tuple[int, float] | None = None  # (step, validation bits/char) of the best weights kept
+    param_names: tuple[str, ...] = PARAM_NAMES  # the cell's weights (the RNN's U, W, V, b, c)
 
     @property
     def uniform_loss(self) -> float:
@@ -81,6 +81,7 @@ def read_train_view(trainer: Trainer) -> TrainView:
         config=cfg, smooth_loss=trainer.smooth_loss,
         steps_above_uniform=trainer.steps_above_uniform,
         best=(best.step, trainer.best_val_bpc) if best is not None else None,
+        param_names=trainer.param_names,
     )
 
 
@@ -150,7 +151,8 @@ def grad_norm_frame(view: TrainView, zoom: StepRange | None = None,
     h = view.history
     idx = _rows(h["step"], zoom, max_points)
     steps = h["step"][idx]
-    columns = {**{k: (f"pre_{k}", f"post_{k}") for k in PARAM_NAMES}, GLOBAL: ("global_pre", "global_post")}
+    columns = {**{k: (f"pre_{k}", f"post_{k}") for k in view.param_names},
+               GLOBAL: ("global_pre", "global_post")}
     parts = [
         pd.DataFrame({"step": steps, "norm": np.maximum(h[col][idx], 1e-12), "parameter": k, "stage": stage})
         for k, cols in columns.items() for col, stage in zip(cols, STAGES, strict=True)

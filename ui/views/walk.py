@@ -57,6 +57,7 @@ class Walk:
     taken: TakenStep | None = None       # at STEP: the step taken and its check
     started_over: bool = False           # the trainer changed under the walk (say so once)
     redraw: bool = False                 # the whole app must run again (the sidebar's step count)
+    stopped_at: float = -1e9             # time.monotonic() of the last stop
     _view: tuple[PreviewKey, int, UnrolledView] | None = None  # the last view computed, by stream
 
     def follow(self, key: PreviewKey, steps: int) -> None:

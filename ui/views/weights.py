@@ -1,6 +1,6 @@
-"""The weights U, W, V, b, c: each as a matrix with its last update and per-weight step size, a
-summary table, and a copy of all of them (for sampling and your own text). PARAM_NAMES is
-re-exported for the pages."""
+"""The weights (the RNN's U, W, V, b, c; the LSTM's and GRU's per gate, e.g. U_f, W_f, b_f):
+each as a matrix with its last update and per-weight step size, a summary table, and a copy of all
+of them (for sampling and your own text)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,29 @@ import numpy as np
 import pandas as pd
 
 from rnn_core.corpus import Vocab
-from rnn_core.model import PARAM_NAMES, Params
+from rnn_core.model import Params
 from rnn_core.trainer import Trainer
 from ui.text import visible_char
 
 MAX_MATRIX = 256  # rows and columns per weight heatmap
+
+
+ROLES = {"U": "input→hidden", "W": "hidden→hidden", "V": "hidden→output", "b": "hidden bias",
+         "c": "output bias"}
+
+
+def read_param_names(trainer: Trainer) -> tuple[str, ...]:
+    """The model's weights, in its cell's order (run under the lock)."""
+    return trainer.param_names
+
+
+def weight_caption(name: str) -> str:
+    """What a weight connects: "input→hidden" for U; "x→f", "h→f", "f bias" for a gate's U_f,
+    W_f, b_f."""
+    kind, _, gate = name.partition("_")
+    if not gate:
+        return ROLES.get(name, name)
+    return {"U": f"x→{gate}", "W": f"h→{gate}", "b": f"{gate} bias"}.get(kind, name)
 
 
 def read_params(trainer: Trainer) -> tuple[Params, Vocab, int]:
@@ -43,9 +61,10 @@ class WeightView:
 
 
 def _axis_labels(name: str, axis: int, n: int, vocab: Vocab) -> list[str]:
-    """Rows/columns of U (H, K), W (H, H), V (K, H), b (H,), c (K,): hidden units or characters."""
+    """Rows/columns of U (H, K), W (H, H), V (K, H), b (H,), c (K,): hidden units or characters
+    (a gate's U_f, W_f, b_f are shaped as U, W, b)."""
     kind = {("U", 0): "h", ("U", 1): "x", ("W", 0): "h", ("W", 1): "h", ("V", 0): "x", ("V", 1): "h",
-            ("b", 1): "h", ("c", 1): "x"}.get((name, axis), "")
+            ("b", 1): "h", ("c", 1): "x"}.get((name.partition("_")[0], axis), "")
     if kind == "x":
         return [visible_char(vocab.chars[i]) for i in range(n)]
     if kind == "h":
@@ -56,7 +75,7 @@ def _axis_labels(name: str, axis: int, n: int, vocab: Vocab) -> list[str]:
 def read_weights(trainer: Trainer, name: str, max_size: int = MAX_MATRIX) -> WeightView:
     """One parameter's weights, last update and effective step size, cut to max_size per axis
     (run under the lock: only the slices are copied)."""
-    if name not in PARAM_NAMES:
+    if name not in trainer.param_names:
         raise ValueError(f"unknown parameter {name!r}")
     p = trainer.params[name]
     full_shape = p.shape
@@ -83,7 +102,7 @@ def read_weight_summary(trainer: Trainer) -> pd.DataFrame:
     """Per parameter: ||θ||, ||Δθ|| of the last step, their ratio and the median effective step size."""
     update = trainer.last_update()
     rows = []
-    for k in PARAM_NAMES:
+    for k in trainer.param_names:
         w = trainer.params[k].astype(np.float64)
         d = update[k].astype(np.float64)
         eff = trainer.optimizer.effective_lr(k, trainer.config.lr)

@@ -62,6 +62,8 @@ def loaded_message(restored: checkpoint.Restored) -> str:
     """What a load did, and what it could not resume (the file lacked it)."""
     config = restored.trainer.config
     model = f"hidden {config.hidden}, {config.optimizer}"
+    if config.cell != "rnn":  # an LSTM or GRU (trained with the CLI's --cell)
+        model = f"{config.cell.upper()}, {model}"
     if restored.optimizer_resumed and restored.position_resumed:
         return (f"Loaded a model at step {restored.trainer.step_count:,} ({model}). Press Play to "
                 "continue training it.")

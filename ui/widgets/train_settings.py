@@ -37,6 +37,7 @@ LABELS = {
     "hidden": "hidden units H", "seq_len": "sequence length T", "lr": "learning rate",
     "clip": "clip value", "clip_mode": "clipping", "optimizer": "optimizer",
     "batch": "batch streams B", "dtype": "precision", "init": "initialisation", "seed": "seed",
+    "cell": "cell",  # no widget: a loaded model's (an LSTM or GRU), or a preset's (the RNN)
 }
 
 
@@ -68,7 +69,7 @@ def pending_changes(state: AppState) -> list[str]:
     """'hidden units H: 128 → 256' for every setting where the next model differs from this one."""
     current, draft = state.config, state.draft
     return [f"{LABELS[k]}: {_fmt(getattr(current, k))} → {_fmt(getattr(draft, k))}"
-            for k in KEYS if getattr(current, k) != getattr(draft, k)]
+            for k in (*KEYS, "cell") if getattr(current, k) != getattr(draft, k)]
 
 
 def _fmt(value: Any) -> str:

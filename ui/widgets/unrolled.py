@@ -9,8 +9,11 @@ show it (their values are set from it before they are drawn) and their callbacks
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
+from rnn_core.checkpoint import CELL_TITLES
 from ui.state import AppState, set_widget_values, widget_value
 from ui.views.unrolled import (
     CHUNK,
@@ -24,8 +27,35 @@ from ui.views.unrolled import (
     unrolled_view,
 )
 from ui.views.walk import TakenStep
+from ui.widgets.train_settings import reset_now
 
 PHASE_KEY, T_KEY, STREAM_KEY = "unrolled_phase", "unrolled_t", "unrolled_stream"
+
+
+def cell_note(state: AppState) -> str | None:
+    """Why the walk cannot show the running model (None: it can). The step-through is the
+    article's RNN's, equation by equation and line by line of rnn_core/model.py; a loaded LSTM or
+    GRU is trained, inspected and sampled, but not walked through (its play is stopped)."""
+    cell = state.session.read(lambda trainer: trainer.config.cell)
+    if cell == "rnn":
+        return None
+    state.walk.playing = False
+    return (f"The model running now is {CELL_TITLES[cell]} (loaded from a file). This page walks "
+            "through a step of the article's RNN, its equations and rnn_core's lines, so it is "
+            "for the RNN only: the Train, Inspect and Sample pages show this model. The button "
+            "below starts a new RNN with the same settings (the loaded model is then gone: "
+            "download it first to keep it).")
+
+
+def new_rnn(state: AppState) -> None:
+    """Button callback: a new RNN with the running model's settings (Reset with cell "rnn")."""
+    state.draft = state.draft.replace(cell="rnn")
+    reset_now(state)
+
+
+def new_rnn_button(state: AppState) -> None:
+    st.button("New RNN with these settings", key="unrolled_new_rnn", icon=":material/restart_alt:",
+              on_click=new_rnn, args=(state,))
 
 
 def prepare(state: AppState, ticking: bool) -> tuple[UnrolledView, bool]:
@@ -99,11 +129,11 @@ def next_phase(state: AppState) -> None:
 
 
 def pick_phase(state: AppState) -> None:
-    T = _hold(state)
     walk = state.walk
     phase = widget_value(PHASE_KEY)
-    if phase is None or phase == walk.phase:
-        return
+    if walk.playing or phase is None or phase == walk.phase:
+        return  # while playing the control is the walk's (the browser may send back a stale value)
+    T = _hold(state)
     if phase == STEP:
         take_step(state)
     elif walk.phase == STEP:
@@ -113,19 +143,36 @@ def pick_phase(state: AppState) -> None:
 
 
 def pick_t(state: AppState) -> None:
-    _hold(state)
-    state.walk.t = int(widget_value(T_KEY))
-
-
-def toggle_play(state: AppState) -> None:
+    t = int(widget_value(T_KEY))
     walk = state.walk
-    playing = walk.playing
-    T = _hold(state)
-    if playing:
+    if walk.playing or t == walk.t or time.monotonic() - walk.stopped_at < ECHO_S:
+        return  # the slider is the walk's while playing, and its old value may come back after
+    _hold(state)
+    state.walk.t = t
+
+
+# While the walk plays, its fragment redraws the row of buttons several times a second, and the
+# browser keeps the outgoing copy of a button for a moment: one press of a key can click both
+# copies (seen 0.55 s apart on a loaded 2-core machine). So play and stop are two buttons sharing
+# the key P, each doing one thing (twice is the same as once), never a toggle. A time-step value
+# the browser sends back within this many seconds of a stop is the walk's own, not a pick.
+ECHO_S = 1.5
+
+
+def start_play(state: AppState) -> None:
+    walk = state.walk
+    if walk.playing:
         return
+    T = _hold(state)
     if walk.phase == STEP:
         walk.next_walk(CHUNK, T)
     walk.playing, walk.dwell = True, 0
+
+
+def stop_play(state: AppState) -> None:
+    if state.walk.playing:
+        _hold(state)
+        state.walk.stopped_at = time.monotonic()
 
 
 # --- the widgets ----------------------------------------------------------------------------------
@@ -146,13 +193,18 @@ def walk_controls(state: AppState, streams: int) -> None:
               disabled=walk.phase in (CHUNK, STEP), width="stretch")
     c2.button(next_label, key="unrolled_next", icon=":material/arrow_forward:", shortcut="right",
               help=next_help, on_click=next_phase, args=(state,), type="primary", width="stretch")
-    c3.button("Stop" if walk.playing else "Play the iteration", key="unrolled_play",
-              icon=":material/stop:" if walk.playing else ":material/play_arrow:", shortcut="p",
-              help=("Plays the walk: one time step at a time, the other phases for a moment each, "
-                    "and takes the step at the end (key P)."),
-              on_click=toggle_play, args=(state,), width="stretch")
+    if walk.playing:
+        c3.button("Stop", key="unrolled_stop", icon=":material/stop:", shortcut="p",
+                  help="Stops the walk where it is (key P).", on_click=stop_play, args=(state,),
+                  width="stretch")
+    else:
+        c3.button("Play the iteration", key="unrolled_play", icon=":material/play_arrow:", shortcut="p",
+                  help=("Plays the walk: one time step at a time, the other phases for a moment each, "
+                        "and takes the step at the end (key P)."),
+                  on_click=start_play, args=(state,), width="stretch")
     c4.segmented_control("Phase", options=range(len(PHASES)), format_func=lambda p: f"{p} {PHASES[p]}",
                          key=PHASE_KEY, required=True, on_change=pick_phase, args=(state,),
+                         disabled=walk.playing,
                          label_visibility="collapsed", width="stretch")
     if streams <= 1:
         return
@@ -169,4 +221,5 @@ def time_slider(state: AppState, labels: list[str]) -> None:
     if len(labels) < 2:
         return
     st.select_slider("Time step t", options=range(len(labels)), key=T_KEY, on_change=pick_t, args=(state,),
+                     disabled=state.walk.playing,
                      format_func=lambda t: f"t = {t} · {labels[t]}", label_visibility="collapsed")

@@ -1,0 +1,147 @@
+"""An LSTM or GRU in the app. The app builds RNNs; a gated cell's checkpoint (trained with the
+CLI's --cell) can be loaded, and then every page works with its weights: no traceback anywhere.
+The Unrolled page's step-through is the RNN's, and it says so."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from rnn_core import checkpoint
+from rnn_core.cells import get
+from rnn_core.config import PRESETS
+from rnn_core.trainer import Trainer
+from tests.apptest_support import app_state_of
+from tests.inspect_support import charts
+from tests.rnn_support import small_corpus, tiny_config
+from ui.figures.train import grad_norm_spec
+from ui.session.limits import model_megabytes
+from ui.views import gradcheck, weights
+from ui.views.train import events_frame, grad_norm_frame, read_train_view
+from ui.widgets.train_settings import pending_changes
+
+GATED = ("lstm", "gru")
+TABS = ("Hidden state", "Softmax", "Gradient flow", "Weights", "Your own text", "Gradient check")
+
+
+def cell_of(at: AppTest) -> str:
+    return app_state_of(at).session.read(lambda t: t.config.cell)
+
+
+def no_exception(at: AppTest, where: str) -> None:
+    assert not at.exception, f"{where}: {at.exception[0].value}"
+
+
+@pytest.mark.parametrize("name", GATED)
+def test_a_loaded_gated_model_trains_and_every_page_and_tab_shows_it(app: AppTest, name: str):
+    app.switch_page("pages/inspect.py").run()
+    app.button(key="step").click().run()
+    app.session_state["inspect_tab"] = "Weights"
+    app.run()
+    app.radio(key="weight_param").set_value("W").run()  # an RNN's weight picked before the load
+    config = app_state_of(app).session.read(lambda t: t.config).replace(cell=name)
+    trained = Trainer(app_state_of(app).corpus, config)
+    trained.run(2)
+    app.file_uploader(key="model_upload").set_value(
+        ("gated.npz", checkpoint.to_bytes(trained), "application/octet-stream")).run()
+    no_exception(app, "load")
+    assert cell_of(app) == name
+    assert any(f"({name.upper()}, hidden {config.hidden}" in s.value for s in app.success)
+    for _ in range(2):
+        app.button(key="step").click().run()
+        no_exception(app, "step")
+    names = get(name).PARAM_NAMES
+    for tab in TABS:
+        app.session_state["inspect_tab"] = tab
+        app.run()
+        no_exception(app, tab)
+        if tab == "Weights":
+            radio = app.radio(key="weight_param")
+            assert tuple(radio.options) == names and radio.value == names[0]
+            assert app.dataframe[0].value["parameter"].tolist() == list(names)
+        if tab == "Gradient flow":
+            # the itemized gradients, through the cell's own step back
+            assert {"last_prediction_chart", "reach_chart", "grad_flow_chart"} <= set(charts(app))
+    app.button(key="gradcheck_button").click().run()
+    no_exception(app, "gradient check")
+    table = app.dataframe[0].value
+    assert table["parameter"].tolist() == list(names) and (table["verdict"] == "correct").all()
+    for page in ("pages/train.py", "pages/data.py", "pages/sample.py"):
+        app.switch_page(page).run()
+        no_exception(app, page)
+    app.button(key="sample_button").click().run()
+    no_exception(app, "sample")
+    app.switch_page("pages/unrolled.py").run()
+    no_exception(app, "unrolled")
+    assert "for the RNN only" in app.info[0].value
+    assert not [b for b in app.button if b.key == "unrolled_next"]
+    app.button(key="unrolled_new_rnn").click().run()  # a new RNN with the same settings
+    no_exception(app, "new RNN")
+    assert cell_of(app) == "rnn" and app.session_state["unrolled"].config.hidden == config.hidden
+    app.button(key="unrolled_next").click().run()
+    no_exception(app, "walk")
+
+
+# --- the views, with a gated cell's weights ------------------------------------------------------
+
+
+@pytest.fixture(params=GATED)
+def gated_trainer(request) -> Trainer:
+    trainer = Trainer(small_corpus(), tiny_config(cell=request.param, batch=2, optimizer="adam", lr=0.01))
+    trainer.run(3)
+    return trainer
+
+
+def test_the_gradient_chart_has_a_line_per_weight_of_the_cell(gated_trainer: Trainer):
+    view = read_train_view(gated_trainer)
+    assert view.param_names == gated_trainer.param_names
+    frame = grad_norm_frame(view)
+    assert set(frame["parameter"]) == {*gated_trainer.param_names, "all (global)"}
+    spec = grad_norm_spec(frame, events_frame([]), None, parameters=view.param_names)
+    scale = spec["layer"][0]["encoding"]["color"]["scale"]
+    assert scale["domain"][2:] == list(gated_trainer.param_names)
+    assert len(set(scale["range"])) == len(scale["domain"])  # a colour each
+
+
+def test_the_weights_views_read_the_cells_weights(gated_trainer: Trainer):
+    names = weights.read_param_names(gated_trainer)
+    assert names == gated_trainer.param_names
+    gate = get(gated_trainer.config.cell).GATES[1]
+    captions = [weights.weight_caption(f"{m}_{gate}") for m in "UWb"]
+    assert captions == [f"x→{gate}", f"h→{gate}", f"{gate} bias"]
+    rnn = [weights.weight_caption(k) for k in ("U", "V", "c")]
+    assert rnn == ["input→hidden", "hidden→output", "output bias"]
+    view = weights.read_weights(gated_trainer, f"U_{gate}")
+    assert view.weights.shape == (12, gated_trainer.vocab_size)
+    assert view.row_labels[0] == "h0" and len(view.col_labels) == gated_trainer.vocab_size
+    assert weights.read_weights(gated_trainer, f"b_{gate}").col_labels[0] == "h0"
+    with pytest.raises(ValueError, match="unknown parameter"):
+        weights.read_weights(gated_trainer, "U")
+    summary = weights.read_weight_summary(gated_trainer)
+    assert summary["parameter"].tolist() == list(names) and (summary["‖Δθ‖ last step"] > 0).all()
+
+
+def test_the_gradient_check_of_a_gated_cell(gated_trainer: Trainer):
+    inputs = gradcheck.read_gradcheck_input(gated_trainer)
+    assert inputs[3].shape == (1, gated_trainer.carry_size)
+    result = gradcheck.run_gradcheck(*inputs)
+    assert tuple(result.errors) == gated_trainer.param_names
+    assert max(result.errors.values()) < 1e-5
+    # a forward step costs a gate's worth per gate; more weights share the budget
+    assert gradcheck.gradcheck_entries(25, 128, 100) == 10
+    assert gradcheck.gradcheck_entries(25, 128, 100, gates=4, params=14) == 2
+
+
+def test_the_memory_guard_counts_the_cells_weights():
+    fast = PRESETS["fast"]
+    rnn, lstm, gru = (model_megabytes(fast.replace(cell=c), 100) for c in ("rnn", "lstm", "gru"))
+    assert rnn < gru < lstm < 4 * rnn
+    H, K, T, B = fast.hidden, 100, fast.seq_len, fast.batch  # the RNN's estimate as it was
+    item = 4 if fast.dtype == "float32" else 8
+    assert rnn == ((2 * H * K + H * H + H + K) * 8 + T * B * (5 * K + 4 * H)) * item / 2**20
+
+
+def test_a_change_of_cell_waits_for_reset_and_is_listed(app: AppTest):
+    state = app_state_of(app)
+    state.draft = state.draft.replace(cell="gru")
+    assert pending_changes(state) == ["cell: rnn → gru"]
