@@ -38,6 +38,7 @@ SETUPS = [
         hidden=64, seq_len=40, lr=1e-7, clip=1e6, clip_mode="off", optimizer="rmsprop", batch=3,
         dtype="float32", init="randn", seed=2**32 - 1), presentation=True),
     Setup("python-source", "fast", PRESETS["min-char-rnn"]),  # every setting differs from its preset
+    Setup("zen", "fast", PRESETS["fast"].replace(cell="lstm", hidden=32)),  # a loaded model's cell
 ]
 
 
@@ -82,6 +83,7 @@ BAD = {
     "optimizer": ["lbfgs", "ADAM"],
     "dtype": ["float16"],
     "init": ["zeros"],
+    "cell": ["LSTM", "transformer"],
     "preset": ["slow", "../fast"],
     "corpus_choice": ["/etc/passwd", "../README.md", "file:///etc/passwd", "http://example.com/t.txt",
                       "zen.txt"],
@@ -141,4 +143,4 @@ def test_many_bad_values_make_one_short_note():
 def test_every_link_key_is_a_widget_key_the_app_binds():
     # The parameters are the widgets' keys: the Train page's settings, the preset, the Data page's
     # text, and the presentation toggle's.
-    assert set(LINK_KEYS) == {"corpus_choice", "preset", "presentation", *SETTING_KEYS}
+    assert set(LINK_KEYS) == {"corpus_choice", "preset", "presentation", "cell", *SETTING_KEYS}

@@ -1,12 +1,13 @@
 """A setup: the built-in text, the preset and every Train-page setting, as a link carries it and
 a lesson sets it. No Streamlit.
 
-A link's query parameters are the widgets' keys (`corpus_choice`, `preset`, `lr`, `seed`, …, and
-`presentation`), so the widgets bound to the URL (`bind="query-params"`) and `read_link` read the
-same link. A setting missing from a link is its preset's value (the widgets' defaults are their
-preset's values, and Streamlit drops a value equal to the default from the URL). `read_link` takes
-anything: what it cannot use it leaves out and names in `ignored`; it never reads a file (the
-text comes from the built-in list by name) and never runs anything.
+A link's query parameters are the widgets' keys (`corpus_choice`, `preset`, `lr`, `seed`, …,
+`presentation`; and `cell`, which has no widget), so the widgets bound to the URL
+(`bind="query-params"`) and `read_link` read the same link. A setting missing from a link is its
+preset's value (the widgets' defaults are their preset's values, and Streamlit drops a value equal
+to the default from the URL). `read_link` takes anything: what it cannot use it leaves out and
+names in `ignored`; it never reads a file (the text comes from the built-in list by name) and never
+runs anything.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from rnn_core.cells import CELL_NAMES
 from rnn_core.config import BOUNDS, DEFAULT_PRESET, DTYPES, INT_FIELDS, PRESETS, ConfigError, TrainConfig
 from rnn_core.corpus import BUILTINS, DEFAULT_CORPUS
 from rnn_core.model import INIT_SCHEMES
@@ -26,10 +28,12 @@ from ui.text import escape_markdown
 
 # The Train page's settings, each a widget keyed by its TrainConfig field.
 SETTING_KEYS = ("lr", "clip", "clip_mode", "hidden", "seq_len", "optimizer", "batch", "dtype", "init", "seed")
+# What a link carries of a TrainConfig: those, and the cell (no widget: a loaded model's LSTM or GRU).
+CONFIG_KEYS = (*SETTING_KEYS, "cell")
 CHOICES: dict[str, tuple[str, ...]] = {"clip_mode": CLIP_MODES, "optimizer": OPTIMIZERS, "dtype": DTYPES,
-                                       "init": INIT_SCHEMES}
+                                       "init": INIT_SCHEMES, "cell": CELL_NAMES}
 CORPUS_KEY, PRESET_KEY, PRESENTATION_KEY = "corpus_choice", "preset", "presentation"
-LINK_KEYS = (CORPUS_KEY, PRESET_KEY, *SETTING_KEYS, PRESENTATION_KEY)
+LINK_KEYS = (CORPUS_KEY, PRESET_KEY, *CONFIG_KEYS, PRESENTATION_KEY)
 UPLOAD_LABEL = "Your own text file (upload below)"  # the Data page's label for an upload
 _NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")  # ASCII digits only
 _WHOLE = re.compile(r"[0-9]+")
@@ -131,7 +135,7 @@ def read_link(params: Mapping[str, str | list[str]], vocab_size: Callable[[str],
 
     base = PRESETS[preset]
     changes: dict[str, object] = {}
-    for key in SETTING_KEYS:
+    for key in CONFIG_KEYS:
         if key not in raw:
             continue
         value, why = _setting(key, raw[key])
@@ -172,7 +176,7 @@ def link_query(setup: Setup) -> dict[str, str]:
     if setup.preset != DEFAULT_PRESET:
         query[PRESET_KEY] = setup.preset
     base = PRESETS[setup.preset]
-    for key in SETTING_KEYS:
+    for key in CONFIG_KEYS:
         if getattr(setup.config, key) != getattr(base, key):
             query[key] = _format(getattr(setup.config, key))
     if setup.presentation:
