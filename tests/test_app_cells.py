@@ -1,6 +1,6 @@
-"""An LSTM or GRU in the app. The app builds RNNs; a gated cell's checkpoint (trained with the
-CLI's --cell) can be loaded, and then every page works with its weights: no traceback anywhere.
-The Unrolled page's step-through is the RNN's, and it says so."""
+"""An LSTM or GRU in the app: chosen with the Train page's Cell control (it applies on Reset), or
+loaded from a checkpoint (e.g. trained with the CLI's --cell); then every page works with its
+weights: no traceback anywhere. The Unrolled page's step-through is the RNN's, and it says so."""
 
 from __future__ import annotations
 
@@ -145,3 +145,30 @@ def test_a_change_of_cell_waits_for_reset_and_is_listed(app: AppTest):
     state = app_state_of(app)
     state.draft = state.draft.replace(cell="gru")
     assert pending_changes(state) == ["cell: rnn → gru"]
+
+
+@pytest.mark.parametrize("name", GATED)
+def test_the_cell_control_trains_a_gated_cell_after_reset(app: AppTest, name: str):
+    control = app.button_group(key="cell")
+    assert control.options == ["RNN", "LSTM", "GRU"] and control.value == "rnn"
+    control.set_value(name).run()
+    no_exception(app, "pick")
+    assert cell_of(app) == "rnn"  # like the hidden size: it waits for Reset
+    assert app_state_of(app).draft.cell == name
+    (waiting,) = [i.value for i in app.info if "Applies on Reset" in i.value]
+    assert f"cell: rnn → {name}" in waiting
+    app.button(key="apply_reset").click().run()
+    no_exception(app, "reset")
+    assert cell_of(app) == name and app.button_group(key="cell").value == name
+    assert not [i for i in app.info if "Applies on Reset" in i.value]
+    app.button(key="step").click().run()
+    assert app_state_of(app).session.read(lambda t: (t.step_count, t.param_names)) == (
+        1, get(name).PARAM_NAMES)
+    # The Unrolled page offers a new RNN; the Cell control follows it (else it would put the
+    # gated cell back into the draft on the Train page's next run).
+    app.switch_page("pages/unrolled.py").run()
+    app.button(key="unrolled_new_rnn").click().run()
+    no_exception(app, "new RNN")
+    app.switch_page("pages/train.py").run()
+    assert cell_of(app) == "rnn" and app_state_of(app).draft.cell == "rnn"
+    assert app.button_group(key="cell").value == "rnn"

@@ -13,6 +13,7 @@ from typing import Any
 
 import streamlit as st
 
+from rnn_core.cells import CELL_NAMES
 from rnn_core.config import BOUNDS, DTYPES, LIVE_SETTINGS, NEEDS_RESET, PRESETS, ConfigError
 from rnn_core.model import INIT_SCHEMES
 from rnn_core.optim import CLIP_MODES, OPTIMIZERS
@@ -21,7 +22,8 @@ from ui.state import AppState, set_widget_values, widget_value
 
 # The Train page's settings, each a widget keyed by its TrainConfig field. Live ones go to the
 # running model at once (rnn_core.config.LIVE_SETTINGS), the others wait for Reset.
-KEYS = ("lr", "clip", "clip_mode", "hidden", "seq_len", "optimizer", "batch", "dtype", "init", "seed")
+KEYS = ("lr", "clip", "clip_mode", "cell", "hidden", "seq_len", "optimizer", "batch", "dtype", "init",
+        "seed")
 LIVE = tuple(k for k in KEYS if k in LIVE_SETTINGS)
 ON_RESET = tuple(k for k in KEYS if k in NEEDS_RESET)
 
@@ -31,8 +33,11 @@ LABELS = {
     "hidden": "hidden units H", "seq_len": "sequence length T", "lr": "learning rate",
     "clip": "clip value", "clip_mode": "clipping", "optimizer": "optimizer",
     "batch": "batch streams B", "dtype": "precision", "init": "initialisation", "seed": "seed",
-    "cell": "cell",  # no widget: a loaded model's (an LSTM or GRU), or a preset's (the RNN)
+    "cell": "cell",
 }
+CELL_HELP = ("rnn: the article's h(t) = tanh(U x(t) + W h(t-1) + b). lstm and gru: the gated cells "
+             "the article ends on, whose gradient reaches further back (about 4× and 3× the RNN's "
+             "work per character).")
 
 
 def apply_settings(state: AppState, values: dict[str, Any]) -> str | None:
@@ -63,7 +68,7 @@ def pending_changes(state: AppState) -> list[str]:
     """'hidden units H: 128 → 256' for every setting where the next model differs from this one."""
     current, draft = state.config, state.draft
     return [f"{LABELS[k]}: {_fmt(getattr(current, k))} → {_fmt(getattr(draft, k))}"
-            for k in (*KEYS, "cell") if getattr(current, k) != getattr(draft, k)]
+            for k in KEYS if getattr(current, k) != getattr(draft, k)]
 
 
 def _fmt(value: Any) -> str:
@@ -114,6 +119,8 @@ def hyperparameter_controls(state: AppState) -> dict[str, Any]:
                                format="%g", step=1.0, disabled=clip_mode == "off")
     with reset_col:
         st.markdown("**Applies on Reset** (a new model)")
+        cell = st.segmented_control("Cell", CELL_NAMES, default=d.cell, key="cell", required=True,
+                                    format_func=str.upper, help=CELL_HELP)
         a, b = st.columns(2)
         hidden = a.number_input("Hidden units H", *_int_bounds("hidden"), value=d.hidden,
                                 step=16, key="hidden")
@@ -128,7 +135,8 @@ def hyperparameter_controls(state: AppState) -> dict[str, Any]:
                            key="init", help="uniform: U(±1/√fan-in); randn: min-char-rnn's 0.01·N(0,1).")
         seed = a.number_input("Seed", *_int_bounds("seed"), value=d.seed, step=1, key="seed",
                               help="Same seed, same settings: the same run.")
-    return {"lr": lr, "clip_mode": clip_mode or d.clip_mode, "clip": clip, "hidden": hidden,
+    return {"lr": lr, "clip_mode": clip_mode or d.clip_mode, "clip": clip, "cell": cell or d.cell,
+            "hidden": hidden,
             "seq_len": seq_len, "optimizer": optimizer, "batch": batch, "dtype": dtype,
             "init": init, "seed": seed}
 
