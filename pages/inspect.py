@@ -11,7 +11,7 @@ import streamlit as st
 from ui.figures import inspect as charts
 from ui.state import app_state
 from ui.text import escape_markdown, visible_text
-from ui.views import chunk, grad_flow, gradcheck, hidden, own_text, softmax, weights
+from ui.views import cell_state, chunk, grad_flow, gradcheck, hidden, own_text, softmax, weights
 from ui.views.chunk import ChunkSnapshot, ChunkTrace, Trainer, Vocab
 from ui.widgets.sidebar import live_interval
 
@@ -67,6 +67,12 @@ def render_hidden(trace: ChunkTrace, seen: hidden.HiddenInput | None, controls: 
     view = hidden.hidden_view(trace, order)
     st.plotly_chart(charts.hidden_state_figure(view, marks=hidden.unit_marks(notables)),
                     key=f"{prefix}hidden_state_chart")
+    maps = cell_state.cell_maps(trace, view.units)
+    if maps:  # a gated cell: its memory and gates, two heatmaps a row
+        st.markdown(cell_state.describe_cell(trace.cell))
+        for i in range(0, len(maps), 2):
+            for col, m in zip(st.columns(2), maps[i : i + 2], strict=False):
+                col.plotly_chart(charts.cell_map_figure(m), key=f"{prefix}cell_{m.name}_chart")
 
 
 def render_softmax(trace: ChunkTrace, vocab: Vocab, k: int, prefix: str) -> softmax.SoftmaxView:

@@ -4,6 +4,7 @@ weights: no traceback anywhere. The Unrolled page's step-through is the RNN's, a
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -12,11 +13,13 @@ from rnn_core.cells import get
 from rnn_core.config import PRESETS
 from rnn_core.trainer import Trainer
 from tests.apptest_support import app_state_of
-from tests.inspect_support import charts
+from tests.inspect_support import charts, plotly_array, z_shape
 from tests.rnn_support import small_corpus, tiny_config
+from ui.figures.inspect import cell_map_figure
 from ui.figures.train import grad_norm_spec
 from ui.session.limits import model_megabytes
-from ui.views import gradcheck, weights
+from ui.views import gradcheck, hidden, weights
+from ui.views.cell_state import PARTS, cell_maps
 from ui.views.train import events_frame, grad_norm_frame, read_train_view
 from ui.widgets.train_settings import pending_changes
 
@@ -172,3 +175,67 @@ def test_the_cell_control_trains_a_gated_cell_after_reset(app: AppTest, name: st
     app.switch_page("pages/train.py").run()
     assert cell_of(app) == "rnn" and app_state_of(app).draft.cell == "rnn"
     assert app.button_group(key="cell").value == "rnn"
+
+
+# --- inside the cell: the gates and the LSTM's cell state on Inspect -------------------------------
+
+
+def test_the_cell_maps_are_the_traces_gates_in_the_hidden_states_row_order(gated_trainer: Trainer):
+    trace = gated_trainer.chunk_trace(1)
+    view = hidden.hidden_view(trace, "most variable", max_units=5)
+    maps = cell_maps(trace, view.units)
+    name = gated_trainer.config.cell
+    assert [m.name for m in maps] == list(PARTS[name])  # LSTM s, f, i, g, o; GRU z, r, n
+    assert set(PARTS[name]) == set(get(name).GATES) | ({"s"} if name == "lstm" else set())
+    for m in maps:
+        source = trace.ss if m.name == "s" else trace.gates[m.name]  # (T, H)
+        np.testing.assert_array_equal(m.z, source[:, view.units].T)  # (units, T), h's row order
+        assert m.row_labels == [f"{m.name}{u}" for u in view.units] and m.total_units == 12
+        assert m.labels == view.labels
+        assert m.zmin <= m.z.min() and m.z.max() <= m.zmax
+        if m.squash == "sigmoid":
+            assert (m.zmin, m.zmax) == (0.0, 1.0)
+        fig = cell_map_figure(m)
+        heat = fig.data[0]
+        assert np.asarray(heat.z).shape == (5, len(trace.inputs)) and list(heat.y) == m.row_labels
+        assert (heat.zmin, heat.zmax) == (m.zmin, m.zmax)
+    assert cell_maps(_rnn_trace(), view.units) == []  # the RNN has no gates
+
+
+def _rnn_trace():
+    trainer = Trainer(small_corpus(), tiny_config())
+    trainer.step()
+    return trainer.chunk_trace(0)
+
+
+@pytest.mark.parametrize("name", ("rnn", *GATED))
+def test_inspect_shows_each_cells_gates_over_the_chunk(app: AppTest, name: str):
+    """The Train page's Cell control, Reset, a step: the Hidden state tab draws h(t) for every
+    cell, and a units × time heatmap of each gate (and the LSTM's cell state) with the chunk's
+    input characters on the time axis, in the hidden state's row order."""
+    app.button_group(key="cell").set_value(name).run()
+    app.button(key="reset").click().run()  # the sidebar's: a new model from the Train page's settings
+    app.button(key="step").click().run()
+    app.switch_page("pages/inspect.py").run()
+    no_exception(app, "inspect")
+    trainer_facts = app_state_of(app).session.read(
+        lambda t: (t.config.hidden, t.config.seq_len, t.chunk_trace(0)))
+    H, T, trace = trainer_facts
+    specs = charts(app)
+    assert z_shape(specs["hidden_state_chart"]) == (H, T)
+    expected = [f"cell_{g}_chart" for g in PARTS.get(name, {})]
+    assert sorted(k for k in specs if k.startswith("cell_")) == sorted(expected)
+    rows = specs["hidden_state_chart"]["data"][0]["y"]
+    for key in expected:
+        spec = specs[key]
+        letter = key.split("_")[1]
+        assert z_shape(spec) == (H, T), key
+        assert spec["data"][0]["y"] == [f"{letter}{r[1:]}" for r in rows]  # h12 -> f12: one unit a row
+        ticks = spec["layout"]["xaxis"]["ticktext"]
+        assert ticks == specs["hidden_state_chart"]["layout"]["xaxis"]["ticktext"]
+        assert len(ticks) == T
+        units = [int(r[1:]) for r in rows]
+        source = trace.ss if letter == "s" else trace.gates[letter]
+        np.testing.assert_allclose(plotly_array(spec["data"][0]["z"]), source[:, units].T, rtol=1e-6)
+    words = " ".join(m.value for m in app.markdown)
+    assert ("Inside the LSTM" in words) == (name == "lstm") and ("Inside the GRU" in words) == (name == "gru")
