@@ -129,12 +129,6 @@ GRAD_FLOW_INTRO = (
     "much the loss of prediction t would change if the earlier state h(s) changed. Where it has "
     "faded, the network learns little from that far back. Log scales: a straight fall is the same "
     "factor at every step.")
-WHY_IT_FADES = (
-    "**Why it fades.** One step back, ∂L(t)/∂h(s−1) = Wᵀ [(1 − h(s)²) ⊙ ∂L(t)/∂h(s)]: the gradient "
-    "is multiplied by Wᵀ and by tanh's derivative 1 − h(s)², which is at most 1 (and near 0 for a "
-    "unit saturated at ±1). Unless W makes up for it, that repeats at every step, so the gradient "
-    "shrinks about geometrically: vanishing gradients. (A W that amplifies makes it grow instead: "
-    "exploding gradients, which clipping keeps in check.)")
 WHOLE_GRADIENT = (
     "Training uses the whole chunk loss L = Σ L(t), whose gradient at h(t) is the sum of the parts "
     "of every prediction at t or later. It does not fade going back, and often grows: each step "
@@ -149,7 +143,7 @@ def render_grad_flow_chunk(inp: grad_flow.ReachInput) -> None:
     left.plotly_chart(charts.last_prediction_figure(view), key="last_prediction_chart")
     right.plotly_chart(charts.reach_figure(view), key="reach_chart")
     st.markdown(grad_flow.describe_fading(view))
-    st.markdown(WHY_IT_FADES)
+    st.markdown(grad_flow.why_it_fades(inp.snap.trace.cell))
     with st.expander("Every prediction × every step: the whole T × T matrix"):
         st.plotly_chart(charts.itemized_figure(view), key="itemized_chart")
     st.markdown("##### The whole chunk's gradient, ‖∂L/∂h(t)‖")

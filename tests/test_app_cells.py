@@ -11,6 +11,7 @@ from streamlit.testing.v1 import AppTest
 from rnn_core import checkpoint
 from rnn_core.cells import get
 from rnn_core.config import PRESETS
+from rnn_core.reach import itemized_gradients, reach_by_distance
 from rnn_core.trainer import Trainer
 from tests.apptest_support import app_state_of
 from tests.inspect_support import charts, plotly_array, z_shape
@@ -209,10 +210,11 @@ def _rnn_trace():
 
 
 @pytest.mark.parametrize("name", ("rnn", *GATED))
-def test_inspect_shows_each_cells_gates_over_the_chunk(app: AppTest, name: str):
+def test_inspect_shows_each_cells_gates_and_reach(app: AppTest, name: str):
     """The Train page's Cell control, Reset, a step: the Hidden state tab draws h(t) for every
     cell, and a units × time heatmap of each gate (and the LSTM's cell state) with the chunk's
-    input characters on the time axis, in the hidden state's row order."""
+    input characters on the time axis, in the hidden state's row order; the Gradient flow tab the
+    itemized gradients ‖∂L(t)/∂h(s)‖ of the cell, as a matrix and against the distance t − s."""
     app.button_group(key="cell").set_value(name).run()
     app.button(key="reset").click().run()  # the sidebar's: a new model from the Train page's settings
     app.button(key="step").click().run()
@@ -239,3 +241,25 @@ def test_inspect_shows_each_cells_gates_over_the_chunk(app: AppTest, name: str):
         np.testing.assert_allclose(plotly_array(spec["data"][0]["z"]), source[:, units].T, rtol=1e-6)
     words = " ".join(m.value for m in app.markdown)
     assert ("Inside the LSTM" in words) == (name == "lstm") and ("Inside the GRU" in words) == (name == "gru")
+
+    # The gradient tab: every prediction's reach for this cell, through its own step back.
+    app.session_state["inspect_tab"] = "Gradient flow"
+    app.run()
+    no_exception(app, "gradient flow")
+    specs = charts(app)
+    params = app_state_of(app).session.read(lambda t: t.chunk_params())
+    G = itemized_gradients(params, trace.inputs, trace.targets, trace.carry_prev)  # (T, T)
+    with np.errstate(divide="ignore"):
+        log_g = np.log10(G)
+    matrix = plotly_array(specs["itemized_chart"]["data"][0]["z"])  # log colour scale, t rows
+    assert matrix.shape == (T, T)
+    below = np.tril_indices(T)
+    np.testing.assert_allclose(matrix[below], log_g[below], rtol=1e-6)
+    assert np.isnan(matrix[np.triu_indices(T, k=1)]).all()  # s > t: no gradient, left blank
+    typical = plotly_array(specs["reach_chart"]["data"][0]["y"])  # against the distance t - s
+    np.testing.assert_allclose(typical, reach_by_distance(G, geometric=True)[1], rtol=1e-6)
+    np.testing.assert_allclose(plotly_array(specs["last_prediction_chart"]["data"][0]["y"]), G[-1],
+                               rtol=1e-6)
+    words = " ".join(m.value for m in app.markdown)
+    assert ("Why it fades less" in words) == (name != "rnn")
+    assert ("f(s) ⊙ ∂L(t)/∂s(s)" in words) == (name == "lstm")
