@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from rnn_core import checkpoint
 from rnn_core.trainer import Trainer
 from tests.apptest_support import app_state_of, keyed_block
-from ui.session.compare import VANISH_CONFIG
+from ui.session.compare import VAL_EVERY, VANISH_CONFIG
 from ui.widgets.compare import run_bytes
 
 CHARTS = ("compare_val_chars", "compare_val_time", "compare_reach", "compare_grads")
@@ -24,6 +24,14 @@ CHARTS = ("compare_val_chars", "compare_val_time", "compare_reach", "compare_gra
 def sidebar_status(at: AppTest) -> str:
     (status,) = keyed_block(at, "status").get("markdown")
     return status.value
+
+
+def run_headings(at: AppTest) -> list[str]:
+    """The heading of each run's column (its label and latest validation loss), in order."""
+    headings = []
+    while (block := keyed_block(at, f"compare_run_{len(headings)}")) is not None:
+        headings.append(block.get("markdown")[0].value)
+    return headings
 
 
 def runs(at: AppTest) -> list[tuple[str, int, int]]:
@@ -53,9 +61,11 @@ def test_it_opens_on_the_three_cells_from_the_train_pages_settings(compare: AppT
     configs = state.session.read_comparison(lambda c: [r.trainer.config for r in c.runs])
     assert [c.cell for c in configs] == ["rnn", "lstm", "gru"]
     assert all(c.replace(cell="rnn", val_every=state.draft.val_every) == state.draft for c in configs)
+    assert {c.val_every for c in configs} == {0}  # the comparison validates them itself
     assert sidebar_status(compare) == "**Paused** · 3 runs · 0 of 2.00 M characters each"
     assert "Press **Play** in the sidebar" in compare.info[0].value
-    assert [m.label for m in compare.metric] == ["RNN", "LSTM", "GRU"]
+    assert run_headings(compare) == ["**RNN** · validation –", "**LSTM** · validation –",
+                                     "**GRU** · validation –"]
 
 
 def test_step_and_play_train_every_run_in_turn_with_equal_characters(compare: AppTest):
@@ -67,7 +77,7 @@ def test_step_and_play_train_every_run_in_turn_with_equal_characters(compare: Ap
     assert state.session.comparing and not state.session.playing
     assert sidebar_status(compare).startswith("**Comparing** · 3 runs")
     deadline = time.monotonic() + 120
-    while min(c for _, c, _ in runs(compare)) < 4 * chunk:
+    while min(c for _, c, _ in runs(compare)) < VAL_EVERY * chunk:  # a validation each after 0
         assert time.monotonic() < deadline, runs(compare)
         time.sleep(0.2)
     compare.run()
@@ -82,6 +92,9 @@ def test_step_and_play_train_every_run_in_turn_with_equal_characters(compare: Ap
     for key in CHARTS:
         spec, _ = chart(compare, key)
         assert spec["layer"][0]["encoding"]["color"]["scale"]["domain"] == labels, key
+    _, vals = chart(compare, "compare_val_chars")
+    per_run = vals["points"].groupby("run")["chars_seen"].apply(list).to_dict()
+    assert {run: seen[:2] for run, seen in per_run.items()} == {r: [0, VAL_EVERY * chunk] for r in labels}
     _, grads = chart(compare, "compare_grads")
     assert sorted(set(grads["points"]["run"])) == sorted(labels)
     _, reach = chart(compare, "compare_reach")
@@ -140,7 +153,8 @@ def test_the_variation_and_the_budget(compare: AppTest):
     compare.button_group(key="compare_vary").set_value("clipping").run()
     assert [label for label, _, _ in runs(compare)] == ["clipping by norm at 20", "no clipping"]
     assert state.session.comparison.budget == 500_000  # kept across a new variation
-    assert len(compare.metric) == 2
+    assert [h.split(" · ")[0] for h in run_headings(compare)] == ["**clipping by norm at 20**",
+                                                                  "**no clipping**"]
 
 
 def test_watch_gradients_vanish_sets_up_the_recall_task_and_reset_keeps_it(compare: AppTest):

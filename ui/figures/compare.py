@@ -12,7 +12,7 @@ from ui.figures.train import FONT
 from ui.views.train import STAGES
 
 RUN_COLORS = ("#0072b2", "#d55e00", "#009e73")  # Okabe-Ito: blue, vermillion, green
-HEIGHT = 280
+HEIGHT = 240  # four charts a row, and the samples below them, on a 1920×1080 screen
 X_AXES = {
     "chars_seen": ("characters read", {"format": "~s"}),
     "time": ("seconds of training (each run's own)", {"format": "~g"}),
@@ -59,7 +59,7 @@ def reach_spec(points: pd.DataFrame, runs: Sequence[str], height: int = HEIGHT) 
             "encoding": {"x": {"field": "distance", "type": "quantitative", "title": "steps back: t − s",
                                "axis": {"tickMinStep": 1}},
                          "y": {"field": "share", "type": "quantitative", "scale": {"type": "log"},
-                               "title": "gradient left (share of t − s = 0)", "axis": {"format": "~g"}},
+                               "title": "share of t − s = 0", "axis": {"format": ".0e"}},
                          "color": _color(runs), "tooltip": tooltip}}
     return _chart(points, [line], height)
 
@@ -67,7 +67,8 @@ def reach_spec(points: pd.DataFrame, runs: Sequence[str], height: int = HEIGHT) 
 def grad_norm_spec(points: pd.DataFrame, runs: Sequence[str], clip: float | None = None,
                    height: int = HEIGHT) -> dict:
     """grad_frame's table on a log scale: each run's global gradient norm before clipping (solid)
-    and after it (dashed) against the characters read; `clip`, when the runs that clip all clip by
+    and after it (dashed; no legend for the dashes: the chart's heading says it) against the
+    characters read; `clip`, when the runs that clip all clip by
     norm at one threshold, as a labelled rule."""
     tooltip = [{"field": "run", "type": "nominal"}, {"field": "stage", "type": "nominal"},
                {"field": "chars_seen", "type": "quantitative", "format": ",", "title": "characters"},
@@ -78,10 +79,9 @@ def grad_norm_spec(points: pd.DataFrame, runs: Sequence[str], clip: float | None
                           "y": {"field": "norm", "type": "quantitative", "scale": {"type": "log"},
                                 "title": "global gradient norm", "axis": {"format": "~g"}},
                           "color": _color(runs), "detail": {"field": "stage", "type": "nominal"},
-                          "strokeDash": {"field": "stage", "type": "nominal", "title": None,
-                                         "sort": list(STAGES),
+                          "strokeDash": {"field": "stage", "type": "nominal", "sort": list(STAGES),
                                          "scale": {"domain": list(STAGES), "range": [[1, 0], [5, 3]]},
-                                         "legend": {"orient": "top"}},
+                                         "legend": None},  # the heading says which is which
                           "tooltip": tooltip}}
     layers = [lines]
     if clip is not None:

@@ -115,7 +115,7 @@ def compare_controls(state: AppState) -> None:
     comparison = state.session.comparison
     vary = comparison.vary if comparison is not None else _chosen()[0]
     budget = comparison.budget if comparison is not None else _chosen()[1]
-    left, middle, right = st.columns([3, 3, 2], vertical_alignment="bottom")
+    left, middle, right = st.columns([4, 3, 3], vertical_alignment="bottom")
     left.segmented_control(
         "The runs differ in", VARIATIONS, default=vary, key=VARY_KEY, required=True,
         on_change=choose_vary, args=(state,),
