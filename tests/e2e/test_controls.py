@@ -167,13 +167,20 @@ def test_a_link_opens_the_same_setup_and_steps_to_the_same_weights(new_page: Cal
         expect_step(a, n)
     link = the_link(a)
     assert link.startswith("http://127.0.0.1:")
+    # Copied by the code box's own button (Streamlit's, no outside script).
+    parts = urlsplit(a.url)
+    a.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=f"{parts.scheme}://{parts.netloc}")
+    a.locator(".st-key-setup_link").hover()
+    a.locator('.st-key-setup_link button[aria-label="Copy to clipboard"]').click()
+    assert a.evaluate("navigator.clipboard.readText()") == link
     assert parse_qs(urlsplit(link).query) == {"corpus_choice": [corpus_label("zen")], "seed": ["7"],
                                               "hidden": ["48"], "batch": ["3"]}
 
     b = new_page(path_of(link), 1600, 1000)
+    wait_for_render(b)
     expect(b.locator(SIDEBAR)).to_contain_text("Corpus: zen")
     for key, value in (("seed", "7"), ("hidden", "48"), ("batch", "3")):
-        expect(b.locator(f".st-key-{key} input")).to_have_value(value)
+        expect(b.locator(f".st-key-{key} input")).to_have_value(value, timeout=TIMEOUT_MS)
     expect_step(b, 0)
     for n in range(1, 6):
         press_key(b, "ArrowRight")

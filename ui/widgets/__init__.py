@@ -2,5 +2,6 @@
 stable keys and returns plain values; the flows turn values into changes of the session (through
 ui.state, the one accessor of st.session_state). `sidebar` (Play, Pause, Step, Reset, the status
 and server lines, the refresh interval), `train_settings` (the hyperparameters, live or on Reset,
-and presets), `corpus_flow` (choosing a text: propose, then confirm) and `model_file` (save and
-load a checkpoint)."""
+and presets), `corpus_flow` (choosing a text: propose, then confirm), `model_file` (save and
+load a checkpoint), `lessons` (one-click setups and what to watch) and `link` (the link to this
+setup)."""
