@@ -108,8 +108,7 @@ class TrainingSession:
                             "this server runs at once. Try again in a minute.")
             return False
         self.message = None
-        with self.lock:  # a slice of the other target may be running: it ends first
-            self._target = target
+        self._target = target  # read once per slice: a slice of the other target just ends
         self._ensure_thread()
         self._play.set()
         return True
