@@ -8,6 +8,7 @@ import streamlit as st
 from rnn_core.tuning import tune_process
 from ui.state import app_state
 from ui.text import escape_markdown
+from ui.widgets.display import display_controls
 from ui.widgets.model_file import model_file_panel
 from ui.widgets.sidebar import live_interval, refresh_control, server_line, status_text, training_controls
 
@@ -46,16 +47,18 @@ with st.sidebar:
     if state.notice:  # a refused action (Reset, corpus switch, rewind): shown once, on any page
         st.error(state.notice, icon=":material/error:")
         state.notice = None
-    refresh_control(state)
-    with st.expander("Save / load model", icon=":material/save:"):
-        model_file_panel(state)
+    display_controls(state)
+    if not state.presentation:  # presentation mode keeps what a speaker uses in front of a room
+        refresh_control(state)
+        with st.expander("Save / load model", icon=":material/save:"):
+            model_file_panel(state)
 
-    @st.fragment(run_every=live_interval(state))
-    def server_status() -> None:
-        with st.container(key="server_status"):
-            st.caption(server_line())
+        @st.fragment(run_every=live_interval(state))
+        def server_status() -> None:
+            with st.container(key="server_status"):
+                st.caption(server_line())
 
-    with st.expander("Server", icon=":material/dns:"):  # for operators, not the audience
-        server_status()
+        with st.expander("Server", icon=":material/dns:"):  # for operators, not the audience
+            server_status()
 
 nav.run()
