@@ -42,6 +42,21 @@ html { font-size: 23px; }
 [data-testid="stMain"] [data-testid="stMetricValue"] { font-size: 1.9rem; }
 /* Captions and explanations are read from the back of the room too: body size, dark. */
 [data-testid="stMain"] [data-testid="stCaptionContainer"] { font-size: 1rem; color: #333333; }
+/* The Unrolled page: its row of controls (for the speaker) at the normal size, so that it stays one
+   row; the equations and the code a little smaller than the text beside them, to fit their column. */
+:is(.st-key-unrolled_prev, .st-key-unrolled_next, .st-key-unrolled_play, .st-key-unrolled_stop,
+    .st-key-unrolled_phase, .st-key-unrolled_stream) :is(button, button *, [data-baseweb="select"] *,
+    [data-testid="stSelectbox"] *) { font-size: 15px; }
+:is(.st-key-unrolled_prev, .st-key-unrolled_next, .st-key-unrolled_play, .st-key-unrolled_stop,
+    .st-key-unrolled_phase) button { padding: 0 8px; min-height: 40px; }
+:is(.st-key-unrolled_prev, .st-key-unrolled_next, .st-key-unrolled_play, .st-key-unrolled_stop) button span {
+  gap: 5px; }
+.st-key-unrolled_stream [role="group"] { padding-left: 0; min-height: 40px; }
+.st-key-unrolled_stream input { padding-left: 8px; padding-right: 0; }
+[data-testid="stMain"] .katex { font-size: 0.92em; }
+/* Plotly's tick labels: Streamlit's theme sizes them over the figure's own (ui/figures/style.py). */
+[data-testid="stPlotlyChart"] :is(.xtick, .ytick, .x2tick, .y2tick) text { font-size: 18px !important; }
+[data-testid="stMain"] [data-testid="stCode"] code.language-python { font-size: 0.8rem; }
 /* Wide enough for Play, Pause, Step and Reset at this size. */
 [data-testid="stSidebar"] { width: 400px !important; }
 </style>""")
