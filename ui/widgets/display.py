@@ -41,7 +41,7 @@ html { font-size: 23px; }
 [data-testid="stMain"] h2 { padding-top: 0; padding-bottom: 0; }
 [data-testid="stMain"] [data-testid="stMetricValue"] { font-size: 1.9rem; }
 /* Captions and explanations are read from the back of the room too: body size, dark. */
-[data-testid="stMain"] [data-testid="stCaptionContainer"] { font-size: 1rem; color: #333333; }
+[data-testid="stMain"] [data-testid="stCaptionContainer"] { font-size: 1rem; color: #222222; opacity: 1; }
 /* The Unrolled page: its row of controls (for the speaker) at the normal size, so that it stays one
    row; the equations and the code a little smaller than the text beside them, to fit their column. */
 :is(.st-key-unrolled_prev, .st-key-unrolled_next, .st-key-unrolled_play, .st-key-unrolled_stop,
