@@ -96,7 +96,7 @@ def live_view() -> None:
                                               style=style),
                                key="loss_chart", width="stretch")
         if numbers:
-            explanation("explain_loss", loss_text(numbers, short=present))
+            explanation("explain_loss", loss_text(numbers, short=present, bits=bits))
     with right:
         st.markdown("**Gradient norm** before and after clipping" if present else
                     "**Gradient norm** before and after clipping: all parameters together (thick), "

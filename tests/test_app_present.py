@@ -126,6 +126,10 @@ def test_the_explanations_quote_the_running_model(trained: AppTest):
         assert f"{trainer.config.clip:g}" in clip and percent(numbers.clipped_share) in clip
         assert percent(numbers.saturated) in caption_in(trained, "explain_inside")
     assert "ln(103) × 25 = 115.9 nats" in caption_in(trained, "explain_loss")  # the example
+    trained.toggle(key="loss_bits").set_value(True).run()  # the chart in bits/char: so is its text
+    numbers = explain_numbers(session.read(read_train_view), session.read(read_reach))
+    assert caption_in(trained, "explain_loss") == loss_text(numbers, short=True, bits=True)
+    assert "log2(103) = 6.69 bits/char" in caption_in(trained, "explain_loss")
 
 
 def test_the_explanations_go_with_their_toggle(trained: AppTest):

@@ -105,6 +105,10 @@ def test_the_sentences_quote_those_numbers():
         assert f"{FADE_DISTANCE} steps back" in inside
         assert str(K) in sample_text(n, short)
         assert len(loss) < (400 if short else 1200)
+        bits = loss_text(n, short, bits=True)  # the loss chart in bits per character
+        assert f"log2({K}) = {math.log2(K):.2f} bits/char" in bits
+        assert f"**{trainer.smooth_loss / T / math.log(2):.2f}**" in bits
+        assert f"**{trainer.last_record.loss / T / math.log(2):.2f}**" in bits
     assert f"{trainer.last_record.clip.global_pre:.3g} before" in clipping_text(n)
     for text in TEXTS:  # the shorter version for presentation mode
         assert len(text(n, short=True)) < len(text(n))

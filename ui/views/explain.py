@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnn_core.reach import itemized_gradients, last_prediction_flow
+from rnn_core.units import bits_per_char
 from ui.views.grad_flow import ReachInput
 from ui.views.train import CLIP_WINDOW, TrainView, clipped_fractions
 
@@ -50,6 +51,14 @@ class ExplainNumbers:
     fade_distance: int          # the distance the fading is measured at (10, or T - 1 if shorter)
     fade: float | None          # ||dL(T-1)/dh(T-1-d)|| / ||dL(T-1)/dh(T-1)|| at d = fade_distance
     cell: str = "rnn"
+
+    @property
+    def smooth_bpc(self) -> float:
+        return bits_per_char(self.smooth_loss, self.seq_len)
+
+    @property
+    def chunk_bpc(self) -> float | None:
+        return None if self.chunk_loss is None else bits_per_char(self.chunk_loss, self.seq_len)
 
     @property
     def lag(self) -> float | None:
@@ -114,25 +123,36 @@ def uniform_formula(n: ExplainNumbers) -> str:
     return f"ln({n.vocab_size}) × {n.seq_len} = {nats(n.uniform_loss)} nats"
 
 
-def loss_text(n: ExplainNumbers, short: bool = False) -> str:
-    """Beside the loss chart: the uniform-guess baseline and why the smooth loss lags."""
+def loss_text(n: ExplainNumbers, short: bool = False, bits: bool = False) -> str:
+    """Beside the loss chart: the uniform-guess baseline and why the smooth loss lags, in the
+    chart's unit (nats per chunk, or bits per character with `bits`)."""
+    if bits:
+        base = f"log2({n.vocab_size}) = {n.uniform_bpc:.2f} bits/char"
+        smooth, chunk = f"{n.smooth_bpc:.2f}", None if n.chunk_bpc is None else f"{n.chunk_bpc:.2f}"
+    else:
+        base = f"{uniform_formula(n)} per chunk"
+        smooth, chunk = nats(n.smooth_loss), None if n.chunk_loss is None else nats(n.chunk_loss)
     if short:
-        words = f"**Dashed: a uniform guess**, {uniform_formula(n)} per chunk."
-        if n.chunk_loss is not None:
-            words += (f" The smooth loss lags about {CATCH_UP_STEPS:,.0f} steps: "
-                      f"**{nats(n.smooth_loss)}** against the latest chunk's **{nats(n.chunk_loss)}**.")
+        words = f"**Dashed: a uniform guess**, {base}."
+        if chunk is not None:
+            words += (f" The smooth loss lags about {CATCH_UP_STEPS:,.0f} steps: **{smooth}** against the "
+                      f"latest chunk's **{chunk}**.")
         return words
-    words = (f"The loss is how surprised the model is by each next character, summed over a chunk of "
-             f"T = {n.seq_len} (nats). **Dashed: a uniform guess** over all K = {n.vocab_size} characters, "
-             f"−ln(1/K)·T = **{uniform_formula(n)}** per chunk ({n.uniform_bpc:.2f} bits/char): every "
-             "model starts there, and below it the model knows something about the text. ")
+    if bits:
+        words = (f"The loss in bits per character: how surprised the model is by each next character. "
+                 f"**Dashed: a uniform guess** over all K = {n.vocab_size} characters, "
+                 f"**{base}** ({uniform_formula(n)} per chunk of T = {n.seq_len}): ")
+    else:
+        words = (f"The loss is how surprised the model is by each next character, summed over a chunk of "
+                 f"T = {n.seq_len} (nats). **Dashed: a uniform guess** over all K = {n.vocab_size} "
+                 f"characters, −ln(1/K)·T = **{base}** ({n.uniform_bpc:.2f} bits/char): ")
+    words += "every model starts there, and below it the model knows something about the text. "
     words += (f"**The smooth loss lags** because it is min-char-rnn's moving average, {SMOOTH_KEEP} × itself "
               f"+ {1 - SMOOTH_KEEP:.3f} × the chunk's loss: each step it moves 0.1 % of the way, so it "
               f"takes about {CATCH_UP_STEPS:,.0f} steps to catch up two thirds of a change "
               f"({CATCH_UP_90_STEPS:,.0f} for 90 %).")
-    if n.chunk_loss is not None:
-        words += (f" Now it reads **{nats(n.smooth_loss)}** against the latest chunk's "
-                  f"**{nats(n.chunk_loss)}** nats.")
+    if chunk is not None:
+        words += f" Now it reads **{smooth}** against the latest chunk's **{chunk}**."
     words += (" **Look for** the validation dots (text never trained on) following the chunk loss "
               "down: if they turn up while it still falls, the model is memorising its text.")
     return words
@@ -199,4 +219,4 @@ def sample_text(n: ExplainNumbers, short: bool = False) -> str:
     return (f"Drawn from the current weights one character at a time, each fed back in. **Look for** the "
             f"stages: noise over all {n.vocab_size} characters (a uniform guess, {n.uniform_bpc:.2f} "
             f"bits/char); then spaces and frequent letters; then short words, punctuation and line breaks. "
-            f"The smooth loss is at **{n.smooth_loss / n.seq_len / math.log(2):.2f} bits/char** now.")
+            f"The smooth loss is at **{n.smooth_bpc:.2f} bits/char** now.")
