@@ -50,10 +50,10 @@ def test_the_train_page_fits_one_screen_in_large_type(new_page: Callable[..., Pa
     for kept in ("play", "pause", "step", "reset", "status"):
         expect(sidebar.locator(f".st-key-{kept}")).to_be_visible()
 
-    page.locator(".st-key-play button").click()
+    page.locator(".st-key-play button").first.click()
     expect(page.locator(".st-key-status")).to_contain_text("Training", timeout=TIMEOUT_MS)
     time.sleep(20)  # what a talk shows first: a model some way into training
-    page.locator(".st-key-pause button").click()
+    page.locator(".st-key-pause button").first.click()
     expect(page.locator(".st-key-status")).to_contain_text("Paused", timeout=TIMEOUT_MS)
     wait_for_app(page)
     expect(page.locator(".st-key-periodic_sample [data-testid='stCode']")).to_be_visible(timeout=TIMEOUT_MS)
