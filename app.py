@@ -8,6 +8,7 @@ import streamlit as st
 from rnn_core.tuning import tune_process
 from ui.state import app_state
 from ui.text import escape_markdown
+from ui.widgets.display import display_controls
 from ui.widgets.lessons import lesson_buttons, lesson_note
 from ui.widgets.link import link_panel
 from ui.widgets.model_file import model_file_panel
@@ -52,21 +53,23 @@ with st.sidebar:
     if state.notice:  # a refused action (Reset, corpus switch, rewind): shown once, on any page
         st.error(state.notice, icon=":material/error:")
         state.notice = None
-    refresh_control(state)
-    with st.expander("Lessons", icon=":material/school:"):
-        lesson_buttons(state)
-    with st.expander("Link to this setup", icon=":material/link:"):
-        link_panel(state, page_path)
-    with st.expander("Save / load model", icon=":material/save:"):
-        model_file_panel(state)
+    display_controls(state)
+    if not state.presentation:  # presentation mode keeps what a speaker uses in front of a room
+        refresh_control(state)
+        with st.expander("Lessons", icon=":material/school:"):
+            lesson_buttons(state)
+        with st.expander("Link to this setup", icon=":material/link:"):
+            link_panel(state, page_path)
+        with st.expander("Save / load model", icon=":material/save:"):
+            model_file_panel(state)
 
-    @st.fragment(run_every=live_interval(state))
-    def server_status() -> None:
-        with st.container(key="server_status"):
-            st.caption(server_line())
+        @st.fragment(run_every=live_interval(state))
+        def server_status() -> None:
+            with st.container(key="server_status"):
+                st.caption(server_line())
 
-    with st.expander("Server", icon=":material/dns:"):  # for operators, not the audience
-        server_status()
+        with st.expander("Server", icon=":material/dns:"):  # for operators, not the audience
+            server_status()
 
 if state.link_note:  # what the opening link carried but could not use: shown once
     st.warning(state.link_note, icon=":material/link_off:")
