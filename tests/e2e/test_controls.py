@@ -80,14 +80,15 @@ def test_space_right_and_n_drive_training_but_not_while_typing(new_page: Callabl
     page = new_page("/", 1920, 1080)
     # Each button names its key, in its label and in its tooltip.
     for key, words in (("play", "key Space"), ("step", "key →"), ("reset", "key N")):
-        button = page.locator(f".st-key-{key} button").first
+        button = page.locator(f'.st-key-{key}[data-stale="false"] button').first  # not a rerun's old copy
         expect(button.locator('[aria-label^="Shortcut"]')).to_have_count(1)
         button.hover()
         expect(page.get_by_test_id("stTooltipContent")).to_contain_text(words, timeout=TIMEOUT_MS)
         page.mouse.move(900, 900)
     press_key(page, "Space")
     wait_for_status(page, "Training")
-    page.locator(".st-key-pause button").first.hover()  # Pause's tooltip too, now it is enabled
+    # Pause's tooltip too, now it is enabled
+    page.locator('.st-key-pause[data-stale="false"] button').first.hover()
     expect(page.get_by_test_id("stTooltipContent")).to_contain_text("key Space", timeout=TIMEOUT_MS)
     page.mouse.move(900, 900)
     press_key(page, "Space")
