@@ -63,13 +63,10 @@ with st.sidebar:
         with st.expander("Save / load model", icon=":material/save:"):
             model_file_panel(state)
 
-        @st.fragment(run_every=live_interval(state))
-        def server_status() -> None:
-            with st.container(key="server_status"):
-                st.caption(server_line())
-
-        with st.expander("Server", icon=":material/dns:"):  # for operators, not the audience
-            server_status()
+        # For operators, not the audience: drawn on each full rerun (a click, a page switch), not
+        # refreshed live, which would cost every browser a redraw a second for a closed expander.
+        with st.expander("Server", icon=":material/dns:"), st.container(key="server_status"):
+            st.caption(server_line())
 
 if state.link_note:  # what the opening link carried but could not use: shown once
     st.warning(state.link_note, icon=":material/link_off:")

@@ -100,6 +100,55 @@ class TorchRNN:
         return T * B
 
 
+class TorchCell:
+    """PyTorch CPU nn.RNN / nn.LSTM / nn.GRU with the fast preset's training: B streams of T = 25
+    characters, hidden 128, float32, one-hot inputs + nn.Linear, cross-entropy summed over the
+    chunk and averaged over streams, clipping by global norm at 20, Adam (lr 2e-3); the state
+    (an LSTM's h and c) carried, detached, between chunks as the Trainer carries it."""
+
+    def __init__(self, cell: str, seed: int = 0, threads: int = 1) -> None:
+        import torch
+
+        torch.set_num_threads(threads)
+        torch.manual_seed(seed)
+        self.torch = torch
+        fast = PRESETS["fast"]
+        corpus = load_builtin(CORPUS)
+        split = Trainer(corpus, TrainConfig(val_every=0))
+        data = torch.as_tensor(split.train_data, dtype=torch.long)
+        self.B, self.T, self.K, H = fast.batch, fast.seq_len, len(corpus.vocab), fast.hidden
+        self.L = len(data) // self.B
+        self.segments = data[: self.B * self.L].reshape(self.B, self.L)
+        extra = {"nonlinearity": "tanh"} if cell == "rnn" else {}
+        self.net = getattr(torch.nn, cell.upper())(self.K, H, **extra)  # nn.RNN, nn.LSTM, nn.GRU
+        self.out = torch.nn.Linear(H, self.K)
+        self.params = [*self.net.parameters(), *self.out.parameters()]
+        self.opt = torch.optim.Adam(self.params, lr=fast.lr)
+        self.clip = fast.clip
+        zeros = torch.zeros(1, self.B, H)
+        self.zero_state = (zeros, zeros.clone()) if cell == "lstm" else zeros
+        self.state = self.zero_state
+        self.p, self.n = 0, 0
+
+    def step(self) -> int:
+        torch, T, K, B = self.torch, self.T, self.K, self.B
+        if self.n == 0 or self.p + T + 1 >= self.L:
+            self.p, self.state = 0, self.zero_state
+        x = self.segments[:, self.p : self.p + T].T               # (T, B)
+        y = self.segments[:, self.p + 1 : self.p + T + 1].T       # (T, B)
+        hs, state = self.net(torch.nn.functional.one_hot(x, K).float(), self.state)
+        logits = self.out(hs)                                     # (T, B, K)
+        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, K), y.reshape(-1), reduction="sum") / B
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.params, self.clip)
+        self.opt.step()
+        self.state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+        self.p += T
+        self.n += 1
+        return T * B
+
+
 class Bare:
     """bench/bare.py's lean trainer (no statistics, rollback or history) on the same text."""
 
@@ -132,10 +181,15 @@ def make(name: str, seed: int = 0, threads: int = 1):
         return TorchRNN(1, seed, threads)
     if name == "torch_b32":
         return TorchRNN(32, seed, threads)
+    if name in ("fast_lstm", "fast_gru"):
+        return Project(PRESETS["fast"].replace(seed=seed, cell=name.removeprefix("fast_")))
+    if name.startswith("torch_fast_"):
+        return TorchCell(name.removeprefix("torch_fast_"), seed, threads)
     raise ValueError(f"unknown contender {name!r}; choose one of {', '.join(NAMES)}")
 
 
-NAMES = ("minchar", "exact", "batched32", "fast", "bare_b1", "bare_b32", "torch_b1", "torch_b32")
+NAMES = ("minchar", "exact", "batched32", "fast", "bare_b1", "bare_b32", "torch_b1", "torch_b32",
+         "fast_lstm", "fast_gru", "torch_fast_rnn", "torch_fast_lstm", "torch_fast_gru")
 DESCRIPTIONS = {
     "minchar": "min-char-rnn loop (bench/minchar.py): B=1, float64, one-hot matmuls, Adagrad",
     "exact": "rnn_core exact mode: TrainConfig() = B=1, float64, Adagrad lr 0.1",
@@ -145,4 +199,9 @@ DESCRIPTIONS = {
     "bare_b32": "bench/bare.py: the same, B=32 streams, float32",
     "torch_b1": "PyTorch CPU nn.RNN + Adagrad, B=1, float32",
     "torch_b32": "PyTorch CPU nn.RNN + Adagrad, B=32, float32",
+    "fast_lstm": "rnn_core PRESETS['fast'] with cell='lstm' (B=32, H=128, float32, Adam, clip norm 20)",
+    "fast_gru": "rnn_core PRESETS['fast'] with cell='gru'",
+    "torch_fast_rnn": "PyTorch CPU nn.RNN with the fast preset's training (TorchCell)",
+    "torch_fast_lstm": "PyTorch CPU nn.LSTM with the fast preset's training (TorchCell)",
+    "torch_fast_gru": "PyTorch CPU nn.GRU with the fast preset's training (TorchCell)",
 }

@@ -1,4 +1,5 @@
-"""The benchmark: throughput, BLAS threads and time to a target loss, side by side in one run.
+"""The benchmark: throughput, the gated cells against PyTorch's, BLAS threads and time to a target
+loss, side by side in one run.
 
     python bench/run.py            # full run (about 15-20 minutes)
     python bench/run.py --quick    # a short run (about 3 minutes)
@@ -183,6 +184,42 @@ def throughput_section(args: argparse.Namespace, with_torch: bool) -> dict:
     return {"rows": rows, "raw": runs}
 
 
+# --- gated cells ------------------------------------------------------------------------------------
+
+
+CELLS = ("rnn", "lstm", "gru")
+
+
+def cells_section(args: argparse.Namespace, with_torch: bool) -> dict:
+    """The fast preset's RNN, LSTM and GRU (B=32, H=128, float32, Adam) and, with PyTorch, its CPU
+    nn.RNN/nn.LSTM/nn.GRU trained the same way, in the same paired rounds, one thread each. The
+    targets (issue 13): an LSTM/GRU at least 1.5x PyTorch's, and within 4.5x of the RNN's time per
+    character (an LSTM does 4x the matrix work)."""
+    ours = {"rnn": "fast", "lstm": "fast_lstm", "gru": "fast_gru"}
+    names = [ours[c] for c in CELLS] + ([f"torch_fast_{c}" for c in CELLS] if with_torch else [])
+    print(f"\n== Cells: {args.rounds} paired rounds of {args.seconds:g} s, 1 thread, "
+          "B=32, H=128, float32, Adam ==")
+    runs = paired_rounds(names, args.rounds, args.seconds)
+    rows = []
+    print(f"{'cell':5s} {'chars/s':>9s} {'time/char vs RNN':>17s}"
+          + (f" {'torch chars/s':>14s} {'x torch':>8s}" if with_torch else ""))
+    for cell in CELLS:
+        name = ours[cell]
+        row = {"cell": cell, "chars_per_s": statistics.median(rate(m) for m in runs[name]),
+               "time_vs_rnn": median_ratio(runs["fast"], runs[name])}
+        line = f"{cell:5s} {row['chars_per_s']:9.0f} {row['time_vs_rnn']:17.2f}"
+        if with_torch:
+            theirs = f"torch_fast_{cell}"
+            row["torch_chars_per_s"] = statistics.median(rate(m) for m in runs[theirs])
+            row["vs_torch"] = median_ratio(runs[name], runs[theirs])
+            line += f" {row['torch_chars_per_s']:14.0f} {row['vs_torch']:8.2f}"
+        print(line)
+        rows.append(row)
+    for name in names:
+        print(f"  {name}: {DESCRIPTIONS[name]}")
+    return {"rows": rows, "raw": runs}
+
+
 # --- BLAS threads ----------------------------------------------------------------------------------
 
 
@@ -283,7 +320,7 @@ def _bpc_at(curve: list, seconds: float) -> float:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer and shorter rounds, one seed, low caps")
-    ap.add_argument("--sections", default="throughput,threads,ttt")
+    ap.add_argument("--sections", default="throughput,cells,threads,ttt")
     ap.add_argument("--rounds", type=int)
     ap.add_argument("--seconds", type=float)
     ap.add_argument("--seeds", type=int, nargs="+")
@@ -309,6 +346,8 @@ def main(argv: list[str] | None = None) -> None:
     sections = args.sections.split(",")
     if "throughput" in sections:
         out["throughput"] = throughput_section(args, with_torch)
+    if "cells" in sections:
+        out["cells"] = cells_section(args, with_torch)
     if "threads" in sections:
         out["threads"] = threads_section(args)
     if "ttt" in sections:

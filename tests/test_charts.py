@@ -23,6 +23,7 @@ from ui.views.train import (
     GLOBAL,
     LOSS_SERIES,
     MAX_GRAD_POINTS,
+    MAX_GRAD_ROWS,
     MAX_NAV_POINTS,
     MAX_POINTS,
     clamp_zoom,
@@ -122,6 +123,12 @@ def test_traces_stay_bounded_on_a_long_history(trainer):
     frame = loss_frame(big)
     assert (frame.groupby("series").size() <= MAX_POINTS).all()
     assert (grad_norm_frame(big).groupby(["parameter", "stage"]).size() <= MAX_GRAD_POINTS).all()
+    # A cell with 14 weights (an LSTM's): fewer points per trace, the same rows in all.
+    names = tuple(f"w{i}" for i in range(14))
+    gated = {**long, **{f"{stage}_{k}": np.linspace(1, 2, n) for k in names for stage in ("pre", "post")}}
+    wide = type(view)(**{**big.__dict__, "history": gated, "param_names": names})
+    frame = grad_norm_frame(wide)
+    assert len(frame) <= MAX_GRAD_ROWS and frame.groupby(["parameter", "stage"]).ngroups == 30
     assert len(clipped_frame(big)) <= MAX_GRAD_POINTS
     assert len(navigator_frame(big)) <= MAX_NAV_POINTS
     zoomed = loss_frame(big, zoom=(1000, 1100))  # a zoom shows every kept step within it

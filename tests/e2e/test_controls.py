@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
 from bench.browser import TIMEOUT_MS, wait_for_app, wait_for_render, wait_for_status
@@ -44,6 +45,23 @@ def nothing_happens(page: Page, step: int) -> None:
     wait_for_app(page)
     assert "Paused" in page.locator(".st-key-status").inner_text()
     assert step_of(page) == step
+
+
+def tooltip(page: Page, key: str, attempts: int = 10) -> str:
+    """The tooltip of the sidebar button `key`. Hovered again until it shows: while training, a
+    refresh can redraw the button under the pointer, and the tooltip opens only on a new hover."""
+    tip = page.get_by_test_id("stTooltipContent")
+    for _ in range(attempts):
+        page.locator(f'.st-key-{key}[data-stale="false"] button').first.hover()
+        try:
+            tip.first.wait_for(timeout=3_000)
+            text = tip.first.inner_text()
+        except PlaywrightError:  # not shown, or gone with the redraw: hover again
+            text = ""
+        page.mouse.move(900, 900)
+        if text:
+            return text
+    raise AssertionError(f"no tooltip on {key} after {attempts} hovers")
 
 
 def set_number(page: Page, key: str, value: str) -> None:
@@ -82,14 +100,11 @@ def test_space_right_and_n_drive_training_but_not_while_typing(new_page: Callabl
     for key, words in (("play", "key Space"), ("step", "key →"), ("reset", "key N")):
         button = page.locator(f'.st-key-{key}[data-stale="false"] button').first  # not a rerun's old copy
         expect(button.locator('[aria-label^="Shortcut"]')).to_have_count(1)
-        button.hover()
-        expect(page.get_by_test_id("stTooltipContent")).to_contain_text(words, timeout=TIMEOUT_MS)
-        page.mouse.move(900, 900)
+        assert words in tooltip(page, key)
     press_key(page, "Space")
     wait_for_status(page, "Training")
     # Pause's tooltip too, now it is enabled
-    page.locator('.st-key-pause[data-stale="false"] button').first.hover()
-    expect(page.get_by_test_id("stTooltipContent")).to_contain_text("key Space", timeout=TIMEOUT_MS)
+    assert "key Space" in tooltip(page, "pause")
     page.mouse.move(900, 900)
     press_key(page, "Space")
     wait_for_status(page, "Paused")

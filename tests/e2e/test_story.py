@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from playwright.sync_api import Page, expect
 
@@ -90,7 +91,11 @@ def test_the_speakers_path_through_a_blow_up_and_back(new_page: Callable[..., Pa
     wait_for_status(page, "Paused")
     table = metrics(page)
     after = table[table["step"] > back_to]
-    assert len(after) >= 250, len(after)
+    # Training went on for 300 steps from there (the history keeps every step, or every 2nd, 4th,
+    # ... once the run is long: rnn_core/history.py)
+    assert after["step"].max() >= back_to + 300, after["step"].max()
+    stride = int(np.diff(table["step"].to_numpy()[-20:]).max())
+    assert len(after) >= 300 // stride - 1, (len(after), stride)
     assert after["bpc"].tail(100).mean() < UNIFORM_BPC - 1, after["bpc"].tail(100).describe()
     assert (after["smooth_bpc"] < UNIFORM_BPC).all()
     assert page.locator('[data-testid="stSidebar"] [data-testid="stAlertContentError"]').count() == 0

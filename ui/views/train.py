@@ -21,9 +21,14 @@ from rnn_core.trainer import StepRecord, Trainer
 from rnn_core.units import bits_per_char, nats_per_chunk, uniform_bpc, uniform_loss
 from ui.session.events import Event
 
-MAX_POINTS = 400       # per trace in the loss chart: smooth live, a few KB per refresh
-MAX_GRAD_POINTS = 200  # per trace in the gradient chart (12 traces)
-MAX_NAV_POINTS = 200   # in the step navigator
+# Points drawn. The browser redraws every chart from scratch at each refresh (Streamlit replaces a
+# Vega chart's whole dataset), and with 400 points per trace the four charts kept one core of
+# Chromium busy 94 % of the time at a 1 s refresh, so clicks waited seconds (tests/e2e: click
+# latency); at these counts a chart still has more points than half a screen has pixels per trace.
+MAX_POINTS = 200       # per trace in the loss chart
+MAX_GRAD_POINTS = 100  # per trace in the gradient chart (12 traces for the RNN) ...
+MAX_GRAD_ROWS = 1_200  # ... and at most this many rows in all (an LSTM's 14 weights: 30 traces)
+MAX_NAV_POINTS = 100   # in the step navigator
 CLIP_WINDOW = 50       # kept steps (history rows) in the rolling share of steps clipped (norm mode)
 
 LOSS_SERIES = ("chunk loss", "smooth loss", "validation", "uniform guess")
@@ -148,9 +153,11 @@ def grad_norm_frame(view: TrainView, zoom: StepRange | None = None,
                     max_points: int = MAX_GRAD_POINTS) -> pd.DataFrame:
     """Long table (step, norm, parameter, stage): ||dL/dθ|| per parameter, and the global norm
     over all of them (parameter GLOBAL, the one norm clipping looks at), before and after
-    clipping. Norms are floored at 1e-12 so the chart's log scale can draw a zero gradient."""
+    clipping. Norms are floored at 1e-12 so the chart's log scale can draw a zero gradient.
+    At most `max_points` per trace and MAX_GRAD_ROWS in all."""
     h = view.history
-    idx = _rows(h["step"], zoom, max_points)
+    traces = 2 * (len(view.param_names) + 1)
+    idx = _rows(h["step"], zoom, min(max_points, MAX_GRAD_ROWS // traces))
     steps = h["step"][idx]
     columns = {**{k: (f"pre_{k}", f"post_{k}") for k in view.param_names},
                GLOBAL: ("global_pre", "global_post")}
