@@ -31,7 +31,7 @@ import dataclasses
 import functools
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -469,11 +469,14 @@ class Trainer:
         """n steps; a DivergenceError propagates after going back (see `step`)."""
         return [self.step() for _ in range(n)]
 
-    def run_for(self, seconds: float, max_steps: int = 1_000_000) -> list[StepRecord]:
-        """Steps until `seconds` of wall time have passed (at least one step)."""
+    def run_for(self, seconds: float, max_steps: int = 1_000_000,
+                until: Callable[[], bool] | None = None) -> list[StepRecord]:
+        """Steps until `seconds` of wall time have passed or `until()` says stop (at least one
+        step)."""
         end = time.perf_counter() + seconds
         records = [self.step()]
-        while len(records) < max_steps and time.perf_counter() < end:
+        while (len(records) < max_steps and time.perf_counter() < end
+               and not (until is not None and until())):
             records.append(self.step())
         return records
 

@@ -662,3 +662,11 @@ def test_after_a_blow_up_a_lower_learning_rate_trains_on_below_a_uniform_guess(o
         trainer.set_lr(good_lr / 3)
         records = trainer.run(150)
         assert np.mean([r.loss for r in records[-30:]]) < trainer.initial_loss, (seed, optimizer)
+
+
+def test_run_for_stops_after_the_step_at_which_until_says_so():
+    t = Trainer(small_corpus(), tiny_config())
+    calls = []
+    assert len(t.run_for(60, until=lambda: calls.append(1) or len(calls) >= 3)) == 3  # asked after each step
+    assert len(t.run_for(60, until=lambda: True)) == 1  # at least one step
+    assert len(t.run_for(60, max_steps=4)) == 4

@@ -84,14 +84,14 @@ def test_workers_take_turns_and_all_progress(sessions: list[TrainingSession],
     for s in group:
         run_for = s.trainer.run_for
 
-        def counted(seconds: float, run_for=run_for) -> list:
+        def counted(seconds: float, run_for=run_for, **options: object) -> list:
             nonlocal active, most
             with guard:
                 active += 1
                 most = max(most, active)
             try:
                 time.sleep(0.002)  # widen the window in which an overlap would show
-                return run_for(seconds)
+                return run_for(seconds, **options)
             finally:
                 with guard:
                     active -= 1
@@ -185,3 +185,27 @@ def test_the_worker_rests_longer_only_while_others_want_the_lock(sessions: list[
     assert s.lock.wanted()
     monkeypatch.setattr(lock, "BUSY_S", 0.0)
     assert not s.lock.wanted()
+
+
+def test_workers_step_aside_while_a_script_run_is_in_progress(sessions: list[TrainingSession]) -> None:
+    """A click's full script run (app.py runs inside SERVER.interactive) gets the GIL: training
+    stops within a step and waits, then goes on when the run ends (or after STEP_ASIDE_S)."""
+    s = new(sessions)
+    assert s.play()
+    wait_until(lambda: steps(s) > 0)
+    with SERVER.interactive():
+        time.sleep(0.1)  # the slice under way ends after its current step
+        frozen = steps(s)
+        time.sleep(0.3)
+        assert steps(s) == frozen
+    wait_until(lambda: steps(s) > frozen, timeout=5)
+
+
+def test_a_stuck_script_run_does_not_stop_training(sessions: list[TrainingSession],
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(server, "STEP_ASIDE_S", 0.05)
+    s = new(sessions)
+    assert s.play()
+    with SERVER.interactive():
+        at = steps(s)
+        wait_until(lambda: steps(s) > at + 10, timeout=10)

@@ -12,6 +12,7 @@ others go on. Nothing here calls Streamlit.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from rnn_core.config import BOUNDS, TrainConfig
 from rnn_core.corpus import Corpus
@@ -140,14 +141,14 @@ class Comparison:
         for _ in range(sum(not run.done(self.budget) for run in self.runs)):
             self.step()
 
-    def run_for(self, seconds: float) -> int:
-        """Steps, in turn, for about `seconds` of wall time (at least one unless all are done);
-        the number of steps taken."""
+    def run_for(self, seconds: float, until: Callable[[], bool] | None = None) -> int:
+        """Steps, in turn, for about `seconds` of wall time or until `until()` says stop (at
+        least one unless all are done); the number of steps taken."""
         end = time.perf_counter() + seconds
         n = 0
         while self.step():
             n += 1
-            if time.perf_counter() >= end:
+            if time.perf_counter() >= end or (until is not None and until()):
                 break
         return n
 

@@ -26,6 +26,7 @@ GC_EVERY_S = float(os.environ.get("UNROLLED_GC_EVERY_S", "30"))
 # Threads Streamlit's server keeps in pools and reuses: anyio's workers (prunes idle ones only when
 # it next hands out work) and asyncio's default executor (never shrinks). Their number follows the
 # busiest moment so far, not the sessions open now, so leak checks leave them out.
+STEP_ASIDE_S = 1.0  # the longest a worker waits for script runs (a stuck run never stops training)
 POOLED_THREAD_PREFIXES = ("AnyIO worker thread", "ThreadPoolExecutor-")
 
 
@@ -38,6 +39,7 @@ class Server:
         self._gate = threading.BoundedSemaphore(parallel)
         self._turn_waiters: set[int] = set()  # idents of workers waiting for a turn (atomic set ops)
         self._collector: threading.Thread | None = None
+        self._interactive = 0  # full script runs (a click's, a page's) in progress, all sessions
 
     # --- training slots ---------------------------------------------------------------------
 
@@ -71,6 +73,31 @@ class Server:
     def turn_wanted(self) -> bool:
         """Whether a worker waits for its turn (the one training then rests longer)."""
         return bool(self._turn_waiters)
+
+    # --- a click first ---------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def interactive(self) -> Iterator[None]:
+        """A full script run (after a click or a page switch) is in progress: while any is,
+        workers end their slice after the current step and wait (up to STEP_ASIDE_S), so the run
+        has the GIL to itself. Measured with 4 sessions training: a click's run took 80 ms of CPU
+        but 0.6-1.2 s of wall time while the workers kept training."""
+        with self._lock:
+            self._interactive += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._interactive -= 1
+
+    def interactive_now(self) -> bool:
+        return self._interactive > 0
+
+    def step_aside(self) -> None:
+        """Wait while a full script run is in progress, STEP_ASIDE_S at most."""
+        end = time.monotonic() + STEP_ASIDE_S
+        while self._interactive > 0 and time.monotonic() < end:
+            time.sleep(0.005)
 
     # --- census -----------------------------------------------------------------------------
 
@@ -117,3 +144,4 @@ def server_threads() -> tuple[int, int]:
 
 
 SERVER = Server()
+

@@ -275,6 +275,7 @@ class TrainingSession:
             while not stop.is_set():
                 if not self._play.wait(timeout=0.2):
                     continue
+                SERVER.step_aside()  # a click's script run first
                 with SERVER.turn(), self.lock.raw:  # turn first: a waiting worker holds no session lock
                     if not self._play.is_set() or stop.is_set():
                         continue  # paused while waiting for its turn
@@ -282,7 +283,7 @@ class TrainingSession:
                         if self._target == "comparison":
                             self._comparison_slice()
                         else:
-                            self._guarded(lambda: self.trainer.run_for(SLICE_S))
+                            self._guarded(lambda: self.trainer.run_for(SLICE_S, until=SERVER.interactive_now))
                             self._record_slice()
                     except Exception:  # a bug: without this the thread dies while "Training" shows
                         log.exception("training slice failed")
@@ -316,7 +317,7 @@ class TrainingSession:
         if comparison is None or comparison.done:
             self.pause()
             return
-        self._comparison_guarded(lambda: comparison.run_for(SLICE_S))
+        self._comparison_guarded(lambda: comparison.run_for(SLICE_S, until=SERVER.interactive_now))
         if comparison.done:
             self.pause()
 
