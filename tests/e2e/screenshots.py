@@ -9,6 +9,7 @@ leaves the checkout as it was; this command is the only one that writes assets/s
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -41,7 +42,7 @@ def refresh(names: list[str], taken: Path, assets: Path) -> None:
 def main() -> int:
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)  # only this run's screenshots count
     tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *TESTS],
-                           cwd=ROOT, check=False)
+                           cwd=ROOT, check=False, env={**os.environ, "UNROLLED_README_SCREENSHOTS": "1"})
     if tests.returncode:
         sys.stderr.write(f"error: the browser tests failed (status {tests.returncode}); "
                          "assets/screenshots/ is unchanged\n")

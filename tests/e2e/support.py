@@ -6,6 +6,7 @@ page to settle, timing a click) are in bench/browser.py.
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from pathlib import Path
@@ -18,6 +19,16 @@ ROOT = Path(__file__).resolve().parents[2]
 # Ignored by git, so a test run leaves the checkout as it was. The README's copies are in
 # assets/screenshots/, refreshed from here by `python -m tests.e2e.screenshots`.
 SCREENSHOTS = ROOT / "test-results" / "screenshots"
+
+
+# `python -m tests.e2e.screenshots` sets this: the tests then train as long as the README's pictures
+# need (a model some way into training); in CI they train only as long as their checks need.
+FOR_README = os.environ.get("UNROLLED_README_SCREENSHOTS") == "1"
+
+
+def for_readme(checks: float, pictures: float) -> float:
+    """How long (steps, seconds) to train: enough for the checks, or for telling pictures."""
+    return pictures if FOR_README else checks
 
 
 def screenshot(page: Page, name: str) -> None:

@@ -14,7 +14,15 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from bench.browser import TIMEOUT_MS, running_server, status_text, wait_for_app, wait_for_render
-from tests.e2e.support import assert_no_exception, go_to, nav_labels, screenshot, step_of, wait_for_step
+from tests.e2e.support import (
+    assert_no_exception,
+    for_readme,
+    go_to,
+    nav_labels,
+    screenshot,
+    step_of,
+    wait_for_step,
+)
 from tests.load.browser_sessions import server_load
 
 PAGE_LIST = ["Data", "Train", "Inspect", "Unrolled", "Sample", "Compare"]
@@ -76,7 +84,7 @@ def test_play_advances_the_step_and_the_loss_chart_in_place(new_page: Callable[.
     assert chart.inner_html() != first, "the loss chart did not change"
     assert step_of(page) > step
     expect(page.locator(".st-key-periodic_sample code")).not_to_be_empty(timeout=10_000)
-    wait_for_step(page, 1500, timeout=60)  # enough training for a telling screenshot
+    wait_for_step(page, int(for_readme(100, 1500)), timeout=60)  # for_readme: a telling screenshot
     wait_for_render(page)
     screenshot(page, "train.png")
     latency_pause = click_and_time(page, "Pause", "Paused")

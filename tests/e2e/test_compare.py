@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from bench.browser import TIMEOUT_MS, wait_for_app, wait_for_render
 from rnn_core.config import DEFAULT_PRESET, PRESETS
-from tests.e2e.support import assert_no_exception, screenshot
+from tests.e2e.support import assert_no_exception, for_readme, screenshot
 from tests.load.browser_sessions import press
 from ui.session.compare import VAL_EVERY
 
@@ -52,7 +52,7 @@ def test_three_cells_train_side_by_side(new_page: Callable[..., Page], width: in
 
     press(page, "play")
     expect(page.locator(".st-key-status")).to_contain_text("Comparing", timeout=TIMEOUT_MS)
-    time.sleep(PLAY_S)
+    time.sleep(for_readme(PLAY_S / 4, PLAY_S))  # then on until validated (below)
     # ... and on until every run has been validated after its start (a slow, loaded machine may
     # need longer than PLAY_S for VAL_EVERY steps of each run), so each has a curve to draw.
     deadline = time.monotonic() + 180

@@ -14,7 +14,7 @@ from playwright.sync_api import Page
 from bench.browser import wait_for_app, wait_for_render
 from rnn_core.config import DEFAULT_PRESET, PRESETS
 from rnn_core.corpus import DEFAULT_CORPUS, load_builtin
-from tests.e2e.support import assert_no_exception, screenshot
+from tests.e2e.support import assert_no_exception, for_readme, screenshot
 
 CFG = PRESETS[DEFAULT_PRESET]
 H, T = CFG.hidden, CFG.seq_len
@@ -84,7 +84,7 @@ def screens(page: Page, name: str, restore: tuple[int, int], at: str | None = No
 
 def test_inspect_charts_have_the_chunk_dimensions(new_page, vocab: str):
     page = new_page("/inspect", height=1500)
-    train_briefly(page, 20, seconds=20)
+    train_briefly(page, 20, seconds=for_readme(8, 20))
     assert_no_exception(page)
 
     hidden = plot(page, "hidden_state_chart")
@@ -141,7 +141,7 @@ def test_inspect_charts_have_the_chunk_dimensions(new_page, vocab: str):
 
 def test_sampling_writes_only_corpus_characters(new_page, vocab: str):
     page = new_page("/sample", height=1700)
-    train_briefly(page, 20, seconds=20)  # long enough for word-like samples
+    train_briefly(page, 20, seconds=for_readme(8, 20))  # for_readme: word-like samples
     seed = page.locator(".st-key-seed_text input")
     seed.fill("The ")
     seed.press("Enter")

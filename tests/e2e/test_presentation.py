@@ -14,7 +14,7 @@ from collections.abc import Callable
 from playwright.sync_api import Page, expect
 
 from bench.browser import TIMEOUT_MS, wait_for_app, wait_for_render
-from tests.e2e.support import assert_no_exception, screenshot
+from tests.e2e.support import assert_no_exception, for_readme, screenshot
 from tests.e2e.test_unrolled import T, expect_phase, scroll_height, train_briefly
 
 W, H = 1920, 1080
@@ -52,7 +52,7 @@ def test_the_train_page_fits_one_screen_in_large_type(new_page: Callable[..., Pa
 
     page.locator(".st-key-play button").first.click()
     expect(page.locator(".st-key-status")).to_contain_text("Training", timeout=TIMEOUT_MS)
-    time.sleep(20)  # what a talk shows first: a model some way into training
+    time.sleep(for_readme(8, 20))  # for_readme: what a talk shows first, a model some way into training
     page.locator(".st-key-pause button").first.click()
     expect(page.locator(".st-key-status")).to_contain_text("Paused", timeout=TIMEOUT_MS)
     wait_for_app(page)
