@@ -65,11 +65,11 @@ def checkout(tmp_path: Path) -> Path:
     return repo
 
 
-def run_ci(repo: Path, **env: str) -> subprocess.CompletedProcess:
+def run_ci(repo: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
     tmp = repo.parent
     full_env = {"PATH": str(tmp / "bin"), "HOME": str(tmp), "BIN": str(tmp / "bin"),
                 "CALLS": str(tmp / "calls"), **env}
-    return subprocess.run([shutil.which("bash"), ".ci/run"], cwd=repo, env=full_env,
+    return subprocess.run([shutil.which("bash"), ".ci/run", *args], cwd=repo, env=full_env,
                           capture_output=True, text=True, timeout=60)
 
 
@@ -86,7 +86,15 @@ def test_installs_chromium_quietly_then_lints_and_tests(checkout):
     assert calls(checkout, "sudo") == ([] if os.getuid() == 0 else ["apt-get update -q",
                                                                      "apt-get install -y -q chromium"])
     assert calls(checkout, "python") == ["-m pip install -q -r requirements-dev.txt", "-m ruff check .",
-                                         "-m pytest -q -p no:cacheprovider"]
+                                         "-m pytest -q -p no:cacheprovider -n 2 --ignore=tests/e2e",
+                                         "-m pytest -q -p no:cacheprovider tests/e2e"]
+
+
+def test_arguments_go_to_one_pytest_run(checkout):
+    out = run_ci(checkout, "tests/test_text.py", "-x", FAKE_APT="ok")
+    assert out.returncode == 0, out.stderr
+    assert [c for c in calls(checkout, "python") if "pytest" in c] == [
+        "-m pytest -q -p no:cacheprovider tests/test_text.py -x"]
 
 
 def test_a_failed_chromium_install_shows_why_and_fails_before_any_test(checkout):
@@ -121,4 +129,5 @@ def test_already_changed_files_do_not_count_but_a_further_change_does(checkout):
 def test_failing_tests_keep_their_status(checkout):
     out = run_ci(checkout, FAKE_APT="ok", FAKE_PYTEST="fail")
     assert out.returncode == 1
+    assert len([c for c in calls(checkout, "python") if "pytest" in c]) == 2  # the browser tests run too
     assert "changed tracked files" not in out.stderr

@@ -107,8 +107,9 @@ def check_form(argv: list[str], venvs: set[str]) -> None:
             assert packages and all(re.fullmatch(r"-y|[a-z0-9][a-z0-9.+-]*", p) for p in packages), packages
         case ["streamlit", "run", script]:
             assert (ROOT / script).is_file(), script
-        case ["bash", script]:
+        case ["bash", script, *tests]:  # .ci/run with the tests to run, if any
             assert os.access(ROOT / script, os.X_OK), f"{script}: missing or not executable"
+            assert all((ROOT / t).exists() for t in tests if not t.startswith("-")), tests
         case ["python", script, *rest] if script.endswith(".py"):
             assert (ROOT / script).is_file(), script
             check_options_exist(rest, ROOT / script, [script])
