@@ -174,6 +174,18 @@ def test_the_worker_trains_the_comparison_in_place_of_the_model_on_one_slot(sess
     assert not session.busy and SERVER.playing_count() == before
 
 
+def test_a_comparison_is_refused_like_a_model_when_the_servers_slots_are_taken(
+        session: TrainingSession, monkeypatch: pytest.MonkeyPatch):
+    from ui.session import server
+    session.set_comparison(cmp.Comparison(session.trainer.corpus, BASE, "cell"))
+    monkeypatch.setattr(server, "MAX_TRAINING", SERVER.playing_count())  # every slot in use
+    assert not session.play_comparison() and not session.busy
+    assert session.message and session.message.startswith("Server busy")
+    monkeypatch.setattr(server, "MAX_TRAINING", SERVER.playing_count() + 1)
+    assert session.play_comparison() and session.comparing
+    session.pause()
+
+
 def test_the_worker_pauses_when_every_run_has_read_its_budget(session: TrainingSession):
     session.set_comparison(cmp.Comparison(session.trainer.corpus, BASE, "clipping", budget=600))
     session.step_comparison()

@@ -5,4 +5,5 @@ A `read_*` function takes the Trainer and is meant to run inside `TrainingSessio
 copies (bounded slices of) arrays; the math that turns them into views runs outside the lock.
 One module per view: `train` (the Train page's metrics), `corpus` (the Data page), `chunk` (the
 last training chunk), `hidden`, `text_grid`, `softmax`, `grad_flow`, `own_text`, `weights`,
-`gradcheck` (the Inspect page's tabs) and `sample` (the Sample page)."""
+`gradcheck`, `cell_state` (the Inspect page's tabs), `sample` (the Sample page) and `compare`
+(the Compare page)."""
