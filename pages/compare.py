@@ -11,13 +11,14 @@ from ui.state import app_state
 from ui.text import escape_markdown
 from ui.views.compare import (
     SAMPLE,
+    VAL_EVERY,
     grad_frame,
     norm_clip,
     reach_frame,
     read_compare,
     run_caption,
     run_heading,
-    samples,
+    sample_caption,
     val_frame,
 )
 from ui.widgets.compare import compare_controls, download_buttons, ensure_comparison
@@ -70,15 +71,16 @@ def live_view() -> None:
                "character). The gradient's reach: ‖∂L(t)/∂h(s)‖, typical over the pairs t − s apart "
                "in each run's last chunk (stream 0, computed when drawn), as a share of t − s = 0: "
                "where a line falls steeply, predictions learn little from that far back.")
-    st.caption(f"Each run's sample: {SAMPLE.length} characters from its current weights at "
-               f"temperature {SAMPLE.temperature:g}, random seed {SAMPLE.rng_seed} for all.")
-    for i, (col, run, text) in enumerate(zip(st.columns(len(view.runs)), view.runs, samples(view),
-                                             strict=True)):
+    st.caption(f"A sample from each run every {VAL_EVERY} steps, at the same steps for all: "
+               f"{SAMPLE.length} characters at temperature {SAMPLE.temperature:g}, random seed "
+               f"{SAMPLE.rng_seed}.")
+    for i, (col, run) in enumerate(zip(st.columns(len(view.runs)), view.runs, strict=True)):
         with col.container(key=f"compare_run_{i}"):
             st.markdown(run_heading(run))
-            st.caption(run_caption(run, view.budget))
+            st.caption(f"{run_caption(run, view.budget)}. {sample_caption(run)}:")
             with st.container(key=f"compare_sample_{i}"):
-                st.code(text, language=None, wrap_lines=True)  # never markdown: the model's text
+                if run.sample is not None:  # never markdown: the model's text
+                    st.code(run.sample.text, language=None, wrap_lines=True)
 
 
 live_view()

@@ -18,6 +18,7 @@ from rnn_core.config import BOUNDS, PRESETS, TrainConfig
 from rnn_core.corpus import load_builtin
 from rnn_core.reach import itemized_gradients, reach_by_distance
 from rnn_core.sampling import sample
+from rnn_core.trainer import Trainer
 from tests.rnn_support import small_corpus, tiny_config
 from ui.figures import compare as figures
 from ui.session import compare as cmp
@@ -234,8 +235,7 @@ def test_the_view_copies_each_run(trained: cmp.Comparison):
         assert (run.step, run.chars_seen, run.train_time) == (t.step_count, t.chars_seen, t.train_time)
         np.testing.assert_array_equal(run.val["val_bpc"], t.val_history.column("val_bpc"))
         np.testing.assert_array_equal(run.grads["global_pre"], t.history.column("global_pre"))
-        for k, a in run.params.items():
-            assert a is not t.params[k] and np.array_equal(a, t.params[k])
+        assert run.sample is r.sample and run.sample.step == 50  # the latest: taken at step 50
         assert "1,100 of 1,100 characters" in views.run_caption(run, view.budget)
     frame = views.val_frame(view)
     assert frame["run"].tolist() == [label for label in view.labels for _ in range(2)]
@@ -264,11 +264,14 @@ def test_the_gradient_norms_and_samples_of_each_run(trained: cmp.Comparison):
     for run in trained.runs:
         mine = grads[grads["run"] == run.label]
         assert set(mine["stage"]) == set(STAGES) and len(mine) <= 2 * 20
-    texts = views.samples(view)
-    s = views.SAMPLE
-    for text, run in zip(texts, trained.runs, strict=True):
-        assert text == sample(run.trainer.params, trained.corpus.vocab, s.length,
-                              temperature=s.temperature, rng=s.rng_seed).text
+    s = cmp.SAMPLE
+    fresh = [Trainer(trained.corpus, run.trainer.config) for run in trained.runs]
+    for run, t in zip(trained.runs, fresh, strict=True):  # again, to the step of the sample: 50
+        t.run(run.sample.step)
+        assert run.sample.chars_seen == t.chars_seen
+        assert run.sample.text == sample(t.params, trained.corpus.vocab, s.length,
+                                         temperature=s.temperature, rng=s.rng_seed).text
+    assert len({run.sample.text for run in trained.runs}) == 3  # same settings, different weights
     assert views.norm_clip(view) is None  # they clip by value
     clipped = views.read_compare(cmp.Comparison(small_corpus(), BASE.replace(clip_mode="norm"), "clipping"))
     assert views.norm_clip(clipped) == BASE.clip  # one run clips by norm, the other not at all

@@ -12,11 +12,14 @@ others go on. Nothing here calls Streamlit.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from rnn_core.config import BOUNDS, TrainConfig
 from rnn_core.corpus import Corpus
+from rnn_core.sampling import sample
 from rnn_core.trainer import DivergenceError, Trainer
 from ui.session.limits import MAX_MODEL_MB, ModelTooBigError, check_config, model_megabytes
+from ui.session.timeline import SampleSettings
 
 VARIATIONS = ("cell", "optimizer", "clipping", "hidden size")
 BUDGETS = (500_000, 2_000_000, 10_000_000, 50_000_000)  # characters each run reads
@@ -28,6 +31,9 @@ DEFAULT_BUDGET = 2_000_000
 # steps; on VAL_CHARS, half that: about 3-5 % of the training time.
 VAL_EVERY = 50
 VAL_CHARS = 5_000
+# ... and takes a sample from each run at the same steps, with the same settings and random seed:
+# the samples differ only in what the runs have learnt from the same characters.
+SAMPLE = SampleSettings(length=200, temperature=1.0, rng_seed=0)
 
 CELL_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 # Each optimizer at a learning rate that suits it, or the comparison would be of learning rates.
@@ -67,13 +73,31 @@ def run_configs(base: TrainConfig, vary: str) -> list[tuple[str, TrainConfig]]:
     raise ValueError(f"unknown variation {vary!r}; choose one of {', '.join(VARIATIONS)}")
 
 
+@dataclass(frozen=True)
+class RunSample:
+    step: int
+    chars_seen: int
+    text: str
+
+
 class CompareRun:
-    """One run of a comparison: its label, its trainer, and why it stopped early (a divergence)."""
+    """One run of a comparison: its label, its trainer, its latest sample, and why it stopped
+    early (a divergence)."""
 
     def __init__(self, label: str, trainer: Trainer) -> None:
         self.label = label
         self.trainer = trainer
+        self.sample: RunSample | None = None
         self.stopped: str | None = None  # "diverged at step N (...)": it trains no more
+
+    def evaluate(self) -> None:
+        """The validation loss and a sample (SAMPLE) of the current weights."""
+        t = self.trainer
+        t.validation_bpc(VAL_CHARS)
+        text = sample(t.params, t.corpus.vocab, SAMPLE.length, seed_text=SAMPLE.seed_text,
+                      temperature=SAMPLE.temperature, top_k=SAMPLE.top_k, greedy=SAMPLE.greedy,
+                      rng=SAMPLE.rng_seed).text
+        self.sample = RunSample(t.step_count, t.chars_seen, text)
 
     def done(self, budget: int) -> bool:
         return self.stopped is not None or self.trainer.chars_seen >= budget
@@ -124,7 +148,7 @@ class Comparison:
             return False
         t = run.trainer
         if t.step_count == 0 and not len(t.val_history):
-            t.validation_bpc(VAL_CHARS)  # each curve starts where the untrained weights are
+            run.evaluate()  # each curve starts where the untrained weights are
         try:
             t.step()
         except DivergenceError as exc:
@@ -132,7 +156,7 @@ class Comparison:
                            f"{exc.back_to:,})")
             return True
         if t.step_count % VAL_EVERY == 0:
-            t.validation_bpc(VAL_CHARS)
+            run.evaluate()
         return True
 
     def step_round(self) -> None:
