@@ -16,6 +16,7 @@ from ui.views.compare import (
     norm_clip,
     reach_frame,
     read_compare,
+    recall_note,
     run_caption,
     run_heading,
     sample_caption,
@@ -74,6 +75,9 @@ def live_view() -> None:
     st.caption(f"A sample from each run every {VAL_EVERY} steps, at the same steps for all: "
                f"{SAMPLE.length} characters at temperature {SAMPLE.temperature:g}, random seed "
                f"{SAMPLE.rng_seed}.")
+    note = recall_note(view)
+    if note:
+        st.caption(note)
     for i, (col, run) in enumerate(zip(st.columns(len(view.runs)), view.runs, strict=True)):
         with col.container(key=f"compare_run_{i}"):
             st.markdown(run_heading(run))

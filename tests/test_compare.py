@@ -141,6 +141,39 @@ def test_the_preset_is_the_long_range_tests_settings_on_recall():
     assert "hidden 32" in c.describe_base() and "RNN" not in c.describe_base()
 
 
+def test_the_recall_score_is_the_share_of_capitals_after_equals_predicted_right():
+    trainer = Trainer(load_builtin("recall"), cmp.VANISH_CONFIG.replace(cell="gru"))
+    trainer.run(30)
+    # By hand: each piece read alone from a zero state, one character at a time.
+    data = trainer.val_data[: cmp.VAL_CHARS + 1]
+    L = (len(data) - 1) // cmp.RECALL_STREAMS
+    stoi, right, scored = trainer.corpus.vocab.stoi, 0, 0
+    for k in range(cmp.RECALL_STREAMS):
+        piece = data[k * L : (k + 1) * L + 1]
+        fw = trainer.cell.forward(trainer.params, piece[:-1, None], piece[1:, None],
+                                  np.zeros((1, trainer.carry_size), trainer.dtype))
+        for t in range(L):
+            if piece[t] == stoi["="] and t >= 26:
+                scored += 1
+                right += int(np.argmax(fw.ps[t, 0]) == piece[t + 1])
+    assert scored > 150
+    assert cmp.recall_score(trainer) == pytest.approx(right / scored)
+    assert cmp.recall_score(Trainer(small_corpus(), BASE)) is None  # no "=" in that text
+
+
+def test_the_preset_scores_each_runs_recall_and_others_do_not():
+    c = cmp.Comparison(load_builtin(cmp.VANISH_CORPUS), cmp.VANISH_CONFIG, "cell", preset=True)
+    c.step_round()
+    assert all(0 <= run.recall <= 1 for run in c.runs)  # scored at step 0
+    view = views.read_compare(c)
+    assert "**RNN** · validation" in views.run_heading(view.runs[0])
+    assert " · recalls **" in views.run_heading(view.runs[0]) and views.recall_note(view)
+    plain = cmp.Comparison(load_builtin(cmp.VANISH_CORPUS), cmp.VANISH_CONFIG, "cell")
+    plain.step_round()
+    assert all(run.recall is None for run in plain.runs)
+    assert views.recall_note(views.read_compare(plain)) is None
+
+
 # --- the session's one worker ---------------------------------------------------------------------
 
 
