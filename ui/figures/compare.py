@@ -15,7 +15,7 @@ RUN_COLORS = ("#0072b2", "#d55e00", "#009e73")  # Okabe-Ito: blue, vermillion, g
 HEIGHT = 240  # four charts a row, and the samples below them, on a 1920×1080 screen
 X_AXES = {
     "chars_seen": ("characters read", {"format": "~s"}),
-    "time": ("seconds of training (each run's own)", {"format": "~g"}),
+    "time": ("seconds of training (each run's own)", {"format": "~r"}),  # "~g" read 2e+1
 }
 
 
