@@ -13,12 +13,10 @@ from ui.views.corpus import char_counts, corpus_summary
 from ui.widgets.corpus_flow import (
     UPLOAD_LIMIT_MB,
     cancel_corpus,
-    choice_label,
-    choice_options,
+    choice_box,
     clear_upload,
     confirm_corpus,
     display_name,
-    on_choice,
     propose_upload,
 )
 
@@ -29,11 +27,7 @@ st.caption("The text the network learns from, one character at a time. Pick a bu
 
 left, right = st.columns([2, 3], gap="large")
 with left:
-    options = choice_options()
-    choice = st.selectbox("Built-in text", options, index=options.index(state.corpus_choice),
-                          format_func=choice_label, key="corpus_choice")
-    if choice != state.corpus_choice:
-        on_choice(state, choice)
+    choice_box(state)
 with right:
     upload = st.file_uploader(
         f"Or upload a plain-text file (.txt, UTF-8, at most {UPLOAD_LIMIT_MB} MB): drag it here",

@@ -84,7 +84,7 @@ def test_upload_a_real_file_then_confirm(data):
     assert "\r" not in state.corpus.text and "🙂" in state.corpus.text
     assert state.session.read(lambda t: t.step_count) == 0
     assert data.selectbox(key="corpus_choice").value == "upload"
-    assert "🙂" in data.code[-1].value
+    assert "🙂" in data.main.code[-1].value
 
 
 def _png() -> bytes:
@@ -145,7 +145,8 @@ def test_html_and_markdown_are_shown_as_text(data):
     data.button(key="confirm_corpus").click().run()
     assert not data.exception
     assert app_state_of(data).corpus.text == content
-    assert data.code[-1].value == content.rstrip("\n")  # the preview is a code block: shown, not rendered
+    # The preview is a code block: shown, not rendered.
+    assert data.main.code[-1].value == content.rstrip("\n")
     rendered = [m.value for m in [*data.markdown, *data.subheader, *data.caption, *data.sidebar.caption]]
     shown = [t for t in rendered if "img" in t]
     assert shown, "the file name is shown"

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
+from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.pages_manager import PagesManager
 
 from rnn_core.config import DEFAULT_PRESET, PRESETS, ConfigError, TrainConfig
@@ -14,6 +15,7 @@ from ui.session.limits import ModelTooBigError, check_config
 from ui.session.worker import TrainingSession
 from ui.views.gradcheck import GradCheckResult
 from ui.views.sample import SampleResult
+from ui.views.setup import link_query, read_link
 from ui.views.walk import Walk
 
 _KEY = "unrolled"
@@ -32,11 +34,15 @@ class AppState:
     preset: str = DEFAULT_PRESET          # the preset the draft started from
     refresh_s: float = 1.0                # live view refresh interval
     polling: bool = False                 # whether this script run's fragments poll
+    presentation: bool = False            # this run's presentation mode (the sidebar's toggle)
+    explain: bool = True                  # this run's explanations beside the charts (ditto)
     draft: TrainConfig = field(default_factory=lambda: PRESETS[DEFAULT_PRESET])  # applied on Reset
     zoom: tuple[int, int, int] | None = None     # the charts' steps: (model_serial, first, last)
     last_sample: SampleResult | None = None      # the Sample page's latest sample
     gradcheck: GradCheckResult | None = None     # the Inspect page's latest gradient check
     walk: Walk = field(default_factory=Walk)     # the Unrolled page's walk through one step
+    lesson: str | None = None                    # the key of the lesson picked last (ui/views/lessons.py)
+    link_note: str | None = None                 # what the opening link carried but could not use
 
     @property
     def config(self) -> TrainConfig:
@@ -94,14 +100,36 @@ def set_widget_values(**values: Any) -> None:
 
 
 def app_state() -> AppState:
-    """This session's state, created on first use with the default corpus and preset."""
+    """This session's state, created on first use from the link the session was opened with."""
     _leave_pages_folder_mode()
     if _KEY not in st.session_state:
-        session = TrainingSession(builtin_corpus(DEFAULT_CORPUS), PRESETS[DEFAULT_PRESET])
-        st.session_state[_KEY] = AppState(session=session)
+        st.session_state[_KEY] = _opened_state()
     state: AppState = st.session_state[_KEY]
     _guard(id(state.session), state.session)  # re-registered after a reconnect
     _repair_draft(state)
+    return state
+
+
+def _opened_state() -> AppState:
+    """A new session's state, from the link it was opened with (no query parameters: the default
+    text and preset). What the link carried but cannot be used is named in `link_note`, and the URL
+    is rewritten to the setup used, then the script runs again: the widgets bound to the URL read
+    it on their first run, so they show exactly this setup."""
+    params = {key: st.query_params.get_all(key) for key in st.query_params}
+    read = read_link(params, lambda name: len(builtin_corpus(name).vocab))
+    setup = read.setup
+    state = AppState(session=TrainingSession(builtin_corpus(setup.corpus), setup.config),
+                     corpus_choice=setup.corpus, preset=setup.preset, draft=setup.config,
+                     link_note=read.note())
+    set_widget_values(**setup.widget_values())
+    used = link_query(setup)
+    if params != {key: [value] for key, value in used.items()}:
+        try:
+            st.query_params.from_dict(used)  # a new session: no widget is bound to a parameter yet
+        except StreamlitAPIException:
+            return state  # one is (the state was dropped by hand): it keeps its own value
+        st.session_state[_KEY] = state
+        st.rerun()
     return state
 
 

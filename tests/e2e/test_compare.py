@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 from bench.browser import TIMEOUT_MS, wait_for_app, wait_for_render
 from rnn_core.config import DEFAULT_PRESET, PRESETS
 from tests.e2e.support import assert_no_exception, screenshot
+from tests.load.browser_sessions import press
 from ui.session.compare import VAL_EVERY
 
 RUNS = ("RNN", "LSTM", "GRU")
@@ -49,7 +50,7 @@ def test_three_cells_train_side_by_side(new_page: Callable[..., Page], width: in
     for i, run in enumerate(RUNS):
         expect(page.locator(f".st-key-compare_run_{i} strong").first).to_have_text(run)
 
-    page.locator(".st-key-play button").click()
+    press(page, "play")
     expect(page.locator(".st-key-status")).to_contain_text("Comparing", timeout=TIMEOUT_MS)
     time.sleep(PLAY_S)
     # ... and on until every run has been validated after its start (a slow, loaded machine may
@@ -58,7 +59,7 @@ def test_three_cells_train_side_by_side(new_page: Callable[..., Page], width: in
     while chars_each(page) < VAL_EVERY * STEP_CHARS:
         assert time.monotonic() < deadline, page.locator(".st-key-status").inner_text()
         time.sleep(1)
-    page.locator(".st-key-pause button").click()
+    press(page, "pause")
     expect(page.locator(".st-key-status")).to_contain_text("Paused", timeout=TIMEOUT_MS)
     wait_for_app(page)
     wait_for_render(page)
@@ -81,7 +82,7 @@ def test_three_cells_train_side_by_side(new_page: Callable[..., Page], width: in
     assert_no_exception(page)
     page.locator(".st-key-compare_reach").scroll_into_view_if_needed()
     page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollTo(0, 0)")
-    if width == 1920:  # the README's
+    if width == 1920:  # (literal names: tests/test_screenshots.py finds the README's here)
         screenshot(page, "compare.png")
     else:
         screenshot(page, "compare-1366.png")

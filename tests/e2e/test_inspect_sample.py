@@ -29,12 +29,12 @@ def train_briefly(page: Page, min_steps: int, seconds: float) -> None:
     """Play for about `seconds` and at least `min_steps` steps (the sidebar status), then Pause so
     the charts hold still. Time-based: on a busy 2-core machine steps/s vary tenfold."""
     start = time.monotonic()
-    page.locator(".st-key-play button").click()
+    page.locator(".st-key-play button").first.click()
     page.wait_for_function(
         """(n) => { const m = document.querySelector('.st-key-status')?.innerText.match(/step ([\\d,]+)/);
                     return m && parseInt(m[1].replace(/,/g, '')) >= n; }""", arg=min_steps)
     page.wait_for_timeout(max(0.0, seconds - (time.monotonic() - start)) * 1000)
-    page.locator(".st-key-pause button").click()
+    page.locator(".st-key-pause button").first.click()
     page.locator(".st-key-status").filter(has_text="Paused").wait_for()
     wait_for_app(page)
 

@@ -54,11 +54,11 @@ def test_no_request_leaves_the_server(browser: Browser, server_url: str):
         page.on("websocket", lambda ws: note(ws.url))
         page.goto(server_url + "/")
         wait_for_app(page)
-        page.locator(".st-key-play button").click()
+        page.locator(".st-key-play button").first.click()
         wait_for_step(page, 20)  # the Train page's live charts, while training
         # Then paused, so every view draws once: on this shared 2-core machine, live tabs can take
         # longer than a page's timeout to settle when other jobs load it (what they fetch is the same).
-        page.locator(".st-key-pause button").click()
+        page.locator(".st-key-pause button").first.click()
         page.locator(".st-key-status").filter(has_text="Paused").wait_for()
         for title in nav_labels(page):
             open_page(page, title)

@@ -48,11 +48,11 @@ def x_ticks(page: Page, key: str) -> list[str]:
 def test_play_right_after_step_registers(new_page: Callable[..., Page]):
     """Step's tooltip must not cover Play: a click on Play at once after Step lands on Play."""
     page = new_page()
-    page.get_by_role("button", name="Step", exact=True).click()
+    page.locator(".st-key-step button").first.click()
     expect(page.locator(".st-key-status")).to_contain_text("step 1")
-    page.get_by_role("button", name="Play", exact=True).click(timeout=3_000)  # no waiting for a tooltip
+    page.locator(".st-key-play button").first.click(timeout=3_000)  # no waiting for a tooltip
     expect(page.locator(".st-key-status")).to_contain_text("Training")
-    page.get_by_role("button", name="Pause", exact=True).click()
+    page.locator(".st-key-pause button").first.click()
     expect(page.locator(".st-key-status")).to_contain_text("Paused")
 
 

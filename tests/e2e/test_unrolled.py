@@ -54,10 +54,10 @@ def scroll_height(page: Page) -> tuple[int, int]:
 def train_briefly(page: Page, seconds: float) -> None:
     """Play for about `seconds` (a few dozen steps, so the picture is not a fresh model's), then
     Pause; the sidebar's buttons."""
-    page.locator(".st-key-play button").click()
+    page.locator(".st-key-play button").first.click()
     expect(page.locator(".st-key-status")).to_contain_text("Training", timeout=TIMEOUT_MS)
     time.sleep(seconds)
-    page.locator(".st-key-pause button").click()
+    page.locator(".st-key-pause button").first.click()
     expect(page.locator(".st-key-status")).to_contain_text("Paused", timeout=TIMEOUT_MS)
     wait_for_app(page)
 

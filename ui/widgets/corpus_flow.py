@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import logging
 
+import streamlit as st
+
 from rnn_core.config import ConfigError
-from rnn_core.corpus import BUILTINS, Corpus, CorpusError, corpus_from_bytes
-from ui.state import AppState, builtin_corpus, set_widget_values
+from rnn_core.corpus import BUILTINS, DEFAULT_CORPUS, Corpus, CorpusError, corpus_from_bytes
+from ui.state import AppState, builtin_corpus, set_widget_values, widget_value
+from ui.views.setup import CORPUS_KEY, corpus_label
 
 UPLOAD_LIMIT_MB = 2  # per file; the browser refuses bigger files, and so does propose_upload
 UPLOAD_CHOICE = "upload"
@@ -23,7 +26,21 @@ def choice_options() -> list[str]:
 
 
 def choice_label(choice: str) -> str:
-    return BUILTINS[choice].title if choice in BUILTINS else "Your own text file (upload below)"
+    return corpus_label(choice)  # what a link carries: ui/views/setup.py reads it back
+
+
+def choice_box(state: AppState) -> str:
+    """The Data page's built-in-or-upload selectbox, keyed corpus_choice and bound to the URL (its
+    default is the default text, so a link names only another one). It shows state.corpus_choice
+    (set through session state, never through its default); a new choice becomes a proposal."""
+    if widget_value(CORPUS_KEY) is None:
+        set_widget_values(**{CORPUS_KEY: state.corpus_choice})
+    options = choice_options()
+    choice = st.selectbox("Built-in text", options, index=options.index(DEFAULT_CORPUS), key=CORPUS_KEY,
+                          format_func=choice_label, bind="query-params")
+    if choice != state.corpus_choice:
+        on_choice(state, choice)
+    return choice
 
 
 def on_choice(state: AppState, choice: str) -> None:

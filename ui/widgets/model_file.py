@@ -21,7 +21,7 @@ from ui.session.limits import check_config
 from ui.session.worker import TrainingSession
 from ui.state import AppState, set_widget_values
 from ui.text import escape_markdown
-from ui.widgets.train_settings import KEYS as SETTING_KEYS
+from ui.views.setup import SETTING_KEYS
 
 log = logging.getLogger(__name__)
 

@@ -18,6 +18,9 @@ from ui.text import format_count
 from ui.widgets import compare
 from ui.widgets.train_settings import reset_now
 
+# Streamlit reserves C and R; N for "new weights".
+STEP_KEY, RESET_KEY = "right", "n"
+
 
 def live_interval(state: AppState) -> float | None:
     """run_every for live fragments: the refresh interval while training, None (no polling) when
@@ -25,10 +28,13 @@ def live_interval(state: AppState) -> float | None:
     return state.refresh_s if state.polling else None
 
 
-def training_controls(state: AppState, comparison: bool = False) -> None:
-    """Play / Pause / Step / Reset, keyed play, pause, step, reset: for the model, or with
-    `comparison` (the Compare page) for every run of the comparison. Clicks run callbacks, then a
-    full rerun re-evaluates every fragment's run_every."""
+def training_controls(state: AppState, walking: bool = False, comparison: bool = False) -> None:
+    """Play / Pause / Step / Reset, keyed play, pause, step, reset, each with a keyboard shortcut
+    (Space, Space, →, N) shown on the button and named in its tooltip: for the model, or with
+    `comparison` (the Compare page) for every run of the comparison. Streamlit ignores the keys
+    while the focus is in a text field. `walking`: the Unrolled page is open, where ← and → walk
+    through the step's phases (its own buttons), so Step keeps no key there. Clicks run callbacks,
+    then a full rerun re-evaluates every fragment's run_every."""
     session = state.session
     if comparison:
         compare.ensure_comparison(state)  # drawn before the page: the status line counts its runs
@@ -38,22 +44,28 @@ def training_controls(state: AppState, comparison: bool = False) -> None:
     else:
         play, step, reset = session.play, session.step_once, partial(reset_now, state)
         playing = session.playing
+    # Space on both: a disabled button's shortcut does not listen, so Space plays when paused and
+    # pauses when playing. No icons: the key's label on the button takes their room.
     c1, c2 = st.columns(2)
-    c1.button("Play", key="play", icon=":material/play_arrow:", type="primary",
+    c1.button("Play", key="play", type="primary", shortcut="space", help="Train continuously (key Space).",
               on_click=play, disabled=playing, width="stretch")
-    c2.button("Pause", key="pause", icon=":material/pause:", on_click=session.pause,
-              disabled=not session.busy, width="stretch")
-    # No tooltips on these: one over Step or Reset covers Play and Pause above it, and a click on
-    # Play right after Step landed on the tooltip (tests/e2e/test_story.py).
-    c3, c4 = st.columns(2)
-    c3.button("Step", key="step", icon=":material/skip_next:", on_click=step, width="stretch")
-    c4.button("Reset", key="reset", icon=":material/restart_alt:", on_click=reset, width="stretch")
+    c2.button("Pause", key="pause", shortcut="space", help="Pause training (key Space).",
+              on_click=session.pause, disabled=not session.busy, width="stretch")
+    # Between the rows: a tooltip opens above its button, and this keeps Step's and Reset's off Play
+    # and Pause (a click on Play right after Step once landed on Step's tooltip: tests/e2e/test_story.py).
     if comparison:
         st.caption("On this page they apply to every run of the comparison: Step takes one update "
                    "of each; Reset starts them all again from the seed.")
     else:
         st.caption("Step: one update, then pause. Reset: new weights from the seed, with the Train "
                    "page's settings.")
+    c3, c4 = st.columns(2)
+    c3.button("Step", key="step", shortcut=None if walking else STEP_KEY,
+              help="One update, then pause (key →; on this page → walks through the step instead)."
+              if walking else "One update, then pause (key →).",
+              on_click=step, width="stretch")
+    c4.button("Reset", key="reset", shortcut=RESET_KEY, help="New weights from the seed (key N).",
+              on_click=reset, width="stretch")
 
 
 def status_text(state: AppState, comparison: bool = False) -> str:

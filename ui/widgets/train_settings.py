@@ -4,6 +4,11 @@ draft for the next model out.
 Widgets always show `state.draft`, the configuration the next Reset builds. A change to a live
 setting (learning rate, clipping) also goes to the running model at once; anything else waits for
 Reset, and `pending_changes` says what is waiting.
+
+Every widget here is bound to the URL (`bind="query-params"`, the key is the parameter's name), and
+its default is its preset's value, so the address names the preset and what differs from it
+(ui/views/setup.py reads such a link). Their values are set through session state (by a preset, a
+lesson, a link, a loaded model), never through their defaults.
 """
 
 from __future__ import annotations
@@ -14,16 +19,16 @@ from typing import Any
 import streamlit as st
 
 from rnn_core.cells import CELL_NAMES
-from rnn_core.config import BOUNDS, DTYPES, LIVE_SETTINGS, NEEDS_RESET, PRESETS, ConfigError
+from rnn_core.config import BOUNDS, DEFAULT_PRESET, DTYPES, LIVE_SETTINGS, NEEDS_RESET, PRESETS, ConfigError
 from rnn_core.model import INIT_SCHEMES
 from rnn_core.optim import CLIP_MODES, OPTIMIZERS
 from ui.session.limits import check_config
 from ui.state import AppState, set_widget_values, widget_value
+from ui.views.setup import PRESET_KEY
+from ui.views.setup import SETTING_KEYS as KEYS
 
-# The Train page's settings, each a widget keyed by its TrainConfig field. Live ones go to the
-# running model at once (rnn_core.config.LIVE_SETTINGS), the others wait for Reset.
-KEYS = ("lr", "clip", "clip_mode", "cell", "hidden", "seq_len", "optimizer", "batch", "dtype", "init",
-        "seed")
+# The Train page's settings (KEYS), each a widget keyed by its TrainConfig field. Live ones go to
+# the running model at once (rnn_core.config.LIVE_SETTINGS), the others wait for Reset.
 LIVE = tuple(k for k in KEYS if k in LIVE_SETTINGS)
 ON_RESET = tuple(k for k in KEYS if k in NEEDS_RESET)
 
@@ -97,44 +102,58 @@ def reset_now(state: AppState) -> None:
         state.notice = "Reset failed (an internal error; the details are in the server log)."
 
 
+def _show_draft(state: AppState) -> None:
+    """A settings widget with no value yet shows the draft (set before the widgets are drawn)."""
+    missing = {k: getattr(state.draft, k) for k in KEYS if widget_value(k) is None}
+    if widget_value(PRESET_KEY) is None:
+        missing[PRESET_KEY] = state.preset
+    set_widget_values(**missing)
+
+
 def hyperparameter_controls(state: AppState) -> dict[str, Any]:
-    """The Train page's settings, shown from state.draft, bounded by rnn_core.config.BOUNDS.
-    Returns {setting: value}; apply_settings decides what applies when."""
-    d = state.draft
-    st.selectbox("Preset", list(PRESETS), index=list(PRESETS).index(state.preset), key="preset",
-                 on_change=choose_preset, args=(state,),
-                 help="fast: Adam, 32 streams, float32 (learns quickly on a laptop). "
-                      "min-char-rnn: Karpathy's original settings, exactly.")
+    """The Train page's settings, showing state.draft, bounded by rnn_core.config.BOUNDS, in the
+    URL. Returns {setting: value}; apply_settings decides what applies when."""
+    _show_draft(state)
+    preset = st.selectbox("Preset", list(PRESETS), index=list(PRESETS).index(DEFAULT_PRESET), key=PRESET_KEY,
+                          on_change=choose_preset, args=(state,), bind="query-params",
+                          help="fast: Adam, 32 streams, float32 (learns quickly on a laptop). "
+                               "min-char-rnn: Karpathy's original settings, exactly.")
+    state.preset = preset  # also when the URL set it (the browser's Back), which calls no callback
+    d, base = state.draft, PRESETS[preset]  # base: each widget's default, left out of the URL
+    bound = {"bind": "query-params"}
     live_col, reset_col = st.columns(2, gap="large")
     with live_col:
         st.markdown("**Applies now**")
-        lr = st.number_input("Learning rate", *BOUNDS["lr"], value=d.lr, key="lr", format="%g",
-                             step=d.lr / 2 if d.lr >= 2e-7 else 1e-7,
+        lr = st.number_input("Learning rate", *BOUNDS["lr"], value=base.lr, key="lr", format="%g",
+                             step=d.lr / 2 if d.lr >= 2e-7 else 1e-7, **bound,
                              help="Takes effect at the next step.")
-        clip_mode = st.segmented_control("Gradient clipping", CLIP_MODES, default=d.clip_mode,
-                                         key="clip_mode", required=True,
+        clip_mode = st.segmented_control("Gradient clipping", CLIP_MODES, default=base.clip_mode,
+                                         key="clip_mode", required=True, **bound,
                                          help="value: each entry into [-c, c] (min-char-rnn); "
                                               "norm: rescale all gradients to norm ≤ c; off.")
-        clip = st.number_input("Clip value c", *BOUNDS["clip"], value=d.clip, key="clip",
-                               format="%g", step=1.0, disabled=clip_mode == "off")
+        clip = st.number_input("Clip value c", *BOUNDS["clip"], value=base.clip, key="clip",
+                               format="%g", step=1.0, disabled=clip_mode == "off", **bound)
     with reset_col:
         st.markdown("**Applies on Reset** (a new model)")
-        cell = st.segmented_control("Cell", CELL_NAMES, default=d.cell, key="cell", required=True,
-                                    format_func=str.upper, help=CELL_HELP)
+        cell = st.segmented_control("Cell", CELL_NAMES, default=base.cell, key="cell", required=True,
+                                    format_func=str.upper, help=CELL_HELP, **bound)
         a, b = st.columns(2)
-        hidden = a.number_input("Hidden units H", *_int_bounds("hidden"), value=d.hidden,
-                                step=16, key="hidden")
-        seq_len = b.number_input("Sequence length T", *_int_bounds("seq_len"), value=d.seq_len,
-                                 step=5, key="seq_len", help="Characters per chunk (truncated BPTT).")
-        optimizer = a.selectbox("Optimizer", OPTIMIZERS, index=OPTIMIZERS.index(d.optimizer),
-                                key="optimizer")
-        batch = b.number_input("Batch streams B", *_int_bounds("batch"), value=d.batch, step=1,
-                               key="batch", help="Independent streams through the text per step.")
-        dtype = a.selectbox("Precision", DTYPES, index=DTYPES.index(d.dtype), key="dtype")
-        init = b.selectbox("Initialisation", INIT_SCHEMES, index=INIT_SCHEMES.index(d.init),
-                           key="init", help="uniform: U(±1/√fan-in); randn: min-char-rnn's 0.01·N(0,1).")
-        seed = a.number_input("Seed", *_int_bounds("seed"), value=d.seed, step=1, key="seed",
-                              help="Same seed, same settings: the same run.")
+        hidden = a.number_input("Hidden units H", *_int_bounds("hidden"), value=base.hidden,
+                                step=16, key="hidden", **bound)
+        seq_len = b.number_input("Sequence length T", *_int_bounds("seq_len"), value=base.seq_len,
+                                 step=5, key="seq_len", help="Characters per chunk (truncated BPTT).",
+                                 **bound)
+        optimizer = a.selectbox("Optimizer", OPTIMIZERS, index=OPTIMIZERS.index(base.optimizer),
+                                key="optimizer", **bound)
+        batch = b.number_input("Batch streams B", *_int_bounds("batch"), value=base.batch, step=1,
+                               key="batch", help="Independent streams through the text per step.",
+                               **bound)
+        dtype = a.selectbox("Precision", DTYPES, index=DTYPES.index(base.dtype), key="dtype", **bound)
+        init = b.selectbox("Initialisation", INIT_SCHEMES, index=INIT_SCHEMES.index(base.init),
+                           key="init", **bound,
+                           help="uniform: U(±1/√fan-in); randn: min-char-rnn's 0.01·N(0,1).")
+        seed = a.number_input("Seed", *_int_bounds("seed"), value=base.seed, step=1, key="seed",
+                              help="Same seed, same settings: the same run.", **bound)
     return {"lr": lr, "clip_mode": clip_mode or d.clip_mode, "clip": clip, "cell": cell or d.cell,
             "hidden": hidden,
             "seq_len": seq_len, "optimizer": optimizer, "batch": batch, "dtype": dtype,
