@@ -21,6 +21,7 @@ from rnn_core.sampling import sample
 from rnn_core.trainer import Trainer
 from tests.rnn_support import small_corpus, tiny_config
 from ui.figures import compare as figures
+from ui.figures.style import NORMAL, PRESENTATION
 from ui.session import compare as cmp
 from ui.session.limits import ModelTooBigError
 from ui.session.server import SERVER
@@ -324,6 +325,11 @@ def test_the_charts_give_each_run_one_colour_everywhere(trained: cmp.Comparison)
     assert specs[2]["layer"][0]["encoding"]["y"]["scale"] == {"type": "log"}
     assert specs[3]["layer"][2]["data"] == {"values": [{"clip": 20.0}]}  # the threshold's rule
     assert len(figures.grad_norm_spec(views.grad_frame(view), view.labels)["layer"]) == 1
+    # Presentation mode: the same charts in larger type and thicker lines, and taller.
+    big = figures.reach_spec(views.reach_frame(view), view.labels, style=PRESENTATION)
+    assert big["config"] == PRESENTATION.vega_config and big["height"] == figures.PRESENTATION_HEIGHT
+    assert big["layer"][0]["mark"]["strokeWidth"] > specs[2]["layer"][0]["mark"]["strokeWidth"]
+    assert specs[2]["config"] == NORMAL.vega_config and specs[2]["height"] == figures.HEIGHT
 
 
 def test_a_runs_checkpoint_loads_back_as_that_run(trained: cmp.Comparison):
