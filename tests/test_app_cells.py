@@ -261,5 +261,5 @@ def test_inspect_shows_each_cells_gates_and_reach(app: AppTest, name: str):
     np.testing.assert_allclose(plotly_array(specs["last_prediction_chart"]["data"][0]["y"]), G[-1],
                                rtol=1e-6)
     words = " ".join(m.value for m in app.markdown)
-    assert ("Why it fades less" in words) == (name != "rnn")
+    assert ("Why it can fade less" in words) == (name != "rnn")
     assert ("f(s) ⊙ ∂L(t)/∂s(s)" in words) == (name == "lstm")

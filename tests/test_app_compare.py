@@ -193,3 +193,12 @@ def test_each_runs_model_downloads_and_loads_back(compare: AppTest):
     assert state.session.read(lambda t: (t.config.cell, t.step_count)) == ("lstm", 2)
     with pytest.raises(ValueError, match="no such run"):
         run_bytes(state.session, 3)
+
+
+def test_presentation_mode_draws_the_charts_larger_two_a_row(compare: AppTest):
+    from ui.figures.style import PRESENTATION
+    compare.toggle(key="presentation").set_value(True).run()
+    assert not compare.exception
+    for key in CHARTS:
+        spec, _ = chart(compare, key)
+        assert spec["config"] == PRESENTATION.vega_config, key

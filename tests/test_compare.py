@@ -18,8 +18,10 @@ from rnn_core.config import BOUNDS, PRESETS, TrainConfig
 from rnn_core.corpus import load_builtin
 from rnn_core.reach import itemized_gradients, reach_by_distance
 from rnn_core.sampling import sample
+from rnn_core.trainer import Trainer
 from tests.rnn_support import small_corpus, tiny_config
 from ui.figures import compare as figures
+from ui.figures.style import NORMAL, PRESENTATION
 from ui.session import compare as cmp
 from ui.session.limits import ModelTooBigError
 from ui.session.server import SERVER
@@ -140,6 +142,39 @@ def test_the_preset_is_the_long_range_tests_settings_on_recall():
     assert "hidden 32" in c.describe_base() and "RNN" not in c.describe_base()
 
 
+def test_the_recall_score_is_the_share_of_capitals_after_equals_predicted_right():
+    trainer = Trainer(load_builtin("recall"), cmp.VANISH_CONFIG.replace(cell="gru"))
+    trainer.run(30)
+    # By hand: each piece read alone from a zero state, one character at a time.
+    data = trainer.val_data[: cmp.VAL_CHARS + 1]
+    L = (len(data) - 1) // cmp.RECALL_STREAMS
+    stoi, right, scored = trainer.corpus.vocab.stoi, 0, 0
+    for k in range(cmp.RECALL_STREAMS):
+        piece = data[k * L : (k + 1) * L + 1]
+        fw = trainer.cell.forward(trainer.params, piece[:-1, None], piece[1:, None],
+                                  np.zeros((1, trainer.carry_size), trainer.dtype))
+        for t in range(L):
+            if piece[t] == stoi["="] and t >= 26:
+                scored += 1
+                right += int(np.argmax(fw.ps[t, 0]) == piece[t + 1])
+    assert scored > 150
+    assert cmp.recall_score(trainer) == pytest.approx(right / scored)
+    assert cmp.recall_score(Trainer(small_corpus(), BASE)) is None  # no "=" in that text
+
+
+def test_the_preset_scores_each_runs_recall_and_others_do_not():
+    c = cmp.Comparison(load_builtin(cmp.VANISH_CORPUS), cmp.VANISH_CONFIG, "cell", preset=True)
+    c.step_round()
+    assert all(0 <= run.recall <= 1 for run in c.runs)  # scored at step 0
+    view = views.read_compare(c)
+    assert "**RNN** · validation" in views.run_heading(view.runs[0])
+    assert " · recalls **" in views.run_heading(view.runs[0]) and views.recall_note(view)
+    plain = cmp.Comparison(load_builtin(cmp.VANISH_CORPUS), cmp.VANISH_CONFIG, "cell")
+    plain.step_round()
+    assert all(run.recall is None for run in plain.runs)
+    assert views.recall_note(views.read_compare(plain)) is None
+
+
 # --- the session's one worker ---------------------------------------------------------------------
 
 
@@ -172,6 +207,18 @@ def test_the_worker_trains_the_comparison_in_place_of_the_model_on_one_slot(sess
     assert SERVER.playing_count() == before + 1  # still the one slot
     session.pause()
     assert not session.busy and SERVER.playing_count() == before
+
+
+def test_a_comparison_is_refused_like_a_model_when_the_servers_slots_are_taken(
+        session: TrainingSession, monkeypatch: pytest.MonkeyPatch):
+    from ui.session import server
+    session.set_comparison(cmp.Comparison(session.trainer.corpus, BASE, "cell"))
+    monkeypatch.setattr(server, "MAX_TRAINING", SERVER.playing_count())  # every slot in use
+    assert not session.play_comparison() and not session.busy
+    assert session.message and session.message.startswith("Server busy")
+    monkeypatch.setattr(server, "MAX_TRAINING", SERVER.playing_count() + 1)
+    assert session.play_comparison() and session.comparing
+    session.pause()
 
 
 def test_the_worker_pauses_when_every_run_has_read_its_budget(session: TrainingSession):
@@ -222,8 +269,7 @@ def test_the_view_copies_each_run(trained: cmp.Comparison):
         assert (run.step, run.chars_seen, run.train_time) == (t.step_count, t.chars_seen, t.train_time)
         np.testing.assert_array_equal(run.val["val_bpc"], t.val_history.column("val_bpc"))
         np.testing.assert_array_equal(run.grads["global_pre"], t.history.column("global_pre"))
-        for k, a in run.params.items():
-            assert a is not t.params[k] and np.array_equal(a, t.params[k])
+        assert run.sample is r.sample and run.sample.step == 50  # the latest: taken at step 50
         assert "1,100 of 1,100 characters" in views.run_caption(run, view.budget)
     frame = views.val_frame(view)
     assert frame["run"].tolist() == [label for label in view.labels for _ in range(2)]
@@ -252,11 +298,14 @@ def test_the_gradient_norms_and_samples_of_each_run(trained: cmp.Comparison):
     for run in trained.runs:
         mine = grads[grads["run"] == run.label]
         assert set(mine["stage"]) == set(STAGES) and len(mine) <= 2 * 20
-    texts = views.samples(view)
-    s = views.SAMPLE
-    for text, run in zip(texts, trained.runs, strict=True):
-        assert text == sample(run.trainer.params, trained.corpus.vocab, s.length,
-                              temperature=s.temperature, rng=s.rng_seed).text
+    s = cmp.SAMPLE
+    fresh = [Trainer(trained.corpus, run.trainer.config) for run in trained.runs]
+    for run, t in zip(trained.runs, fresh, strict=True):  # again, to the step of the sample: 50
+        t.run(run.sample.step)
+        assert run.sample.chars_seen == t.chars_seen
+        assert run.sample.text == sample(t.params, trained.corpus.vocab, s.length,
+                                         temperature=s.temperature, rng=s.rng_seed).text
+    assert len({run.sample.text for run in trained.runs}) == 3  # same settings, different weights
     assert views.norm_clip(view) is None  # they clip by value
     clipped = views.read_compare(cmp.Comparison(small_corpus(), BASE.replace(clip_mode="norm"), "clipping"))
     assert views.norm_clip(clipped) == BASE.clip  # one run clips by norm, the other not at all
@@ -276,6 +325,11 @@ def test_the_charts_give_each_run_one_colour_everywhere(trained: cmp.Comparison)
     assert specs[2]["layer"][0]["encoding"]["y"]["scale"] == {"type": "log"}
     assert specs[3]["layer"][2]["data"] == {"values": [{"clip": 20.0}]}  # the threshold's rule
     assert len(figures.grad_norm_spec(views.grad_frame(view), view.labels)["layer"]) == 1
+    # Presentation mode: the same charts in larger type and thicker lines, and taller.
+    big = figures.reach_spec(views.reach_frame(view), view.labels, style=PRESENTATION)
+    assert big["config"] == PRESENTATION.vega_config and big["height"] == figures.PRESENTATION_HEIGHT
+    assert big["layer"][0]["mark"]["strokeWidth"] > specs[2]["layer"][0]["mark"]["strokeWidth"]
+    assert specs[2]["config"] == NORMAL.vega_config and specs[2]["height"] == figures.HEIGHT
 
 
 def test_a_runs_checkpoint_loads_back_as_that_run(trained: cmp.Comparison):

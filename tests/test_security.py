@@ -218,10 +218,13 @@ def test_uploaded_file_name_and_text_are_shown_as_text(app: AppTest) -> None:
     assert not app.exception
     assert app.session_state["unrolled"].corpus.name == HTML_NAME
     _assert_shown_as_text(app)
-    for page in ("pages/train.py", "pages/inspect.py", "pages/sample.py"):
+    for page in ("pages/train.py", "pages/inspect.py", "pages/sample.py", "pages/compare.py"):
         app.switch_page(page).run()
         assert not app.exception, page
         _assert_shown_as_text(app)
+    # The Compare page's runs read that text, and its caption names it (as text, checked above).
+    assert app.session_state["unrolled"].session.comparison.corpus.name == HTML_NAME
+    assert any(c.value.startswith("Text: **") for c in app.caption)
 
 
 @pytest.mark.parametrize("content", [HTML_TEXT, b"PK\x03\x04" + HTML_TEXT])

@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
 
 from rnn_core.config import BOUNDS, TrainConfig
-from rnn_core.corpus import Corpus
+from rnn_core.corpus import RECALL_GAP, Corpus
+from rnn_core.sampling import sample
 from rnn_core.trainer import DivergenceError, Trainer
 from ui.session.limits import MAX_MODEL_MB, ModelTooBigError, check_config, model_megabytes
+from ui.session.timeline import SampleSettings
 
 VARIATIONS = ("cell", "optimizer", "clipping", "hidden size")
 BUDGETS = (500_000, 2_000_000, 10_000_000, 50_000_000)  # characters each run reads
@@ -29,6 +34,9 @@ DEFAULT_BUDGET = 2_000_000
 # steps; on VAL_CHARS, half that: about 3-5 % of the training time.
 VAL_EVERY = 50
 VAL_CHARS = 5_000
+# ... and takes a sample from each run at the same steps, with the same settings and random seed:
+# the samples differ only in what the runs have learnt from the same characters.
+SAMPLE = SampleSettings(length=200, temperature=1.0, rng_seed=0)
 
 CELL_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 # Each optimizer at a learning rate that suits it, or the comparison would be of learning rates.
@@ -47,6 +55,32 @@ NORM_CLIP = 20.0  # the fast preset's: "clipping on" when the base has it off
 VANISH_CORPUS = "recall"
 VANISH_CONFIG = TrainConfig(hidden=32, seq_len=40, batch=16, optimizer="adam", lr=0.01, clip=1.0,
                             dtype="float32", seed=1)
+RECALL_STREAMS = 10  # held-out pieces the recall is scored on, read side by side from a zero state
+
+
+def recall_score(trainer: Trainer, max_chars: int = VAL_CHARS) -> float | None:
+    """On the `recall` text: the share of held-out recalls the model gets right, i.e. of the
+    capitals after "=" that it puts first (its most probable next character). A guess among the
+    four letters scores about 1/4, memory 1. Read as RECALL_STREAMS pieces from a zero state; a
+    recall whose letter lies before its piece's start (within RECALL_GAP + 2 characters of it) is
+    not scored. None when the held-out text has no recall to score."""
+    stoi = trainer.corpus.vocab.stoi
+    if "=" not in stoi:
+        return None
+    data = trainer.val_data[: max_chars + 1]
+    L = (len(data) - 1) // RECALL_STREAMS
+    if L < 1:
+        return None
+    inputs = np.ascontiguousarray(data[: RECALL_STREAMS * L].reshape(RECALL_STREAMS, L).T)        # (L, S)
+    targets = np.ascontiguousarray(data[1 : RECALL_STREAMS * L + 1].reshape(RECALL_STREAMS, L).T)  # (L, S)
+    h0 = np.zeros((RECALL_STREAMS, trainer.carry_size), trainer.dtype)
+    fw = trainer.cell.forward(trainer.params, inputs, targets, h0)
+    t, b = np.nonzero(inputs == stoi["="])
+    scored = t >= RECALL_GAP[1] + 2  # the letter is within this piece
+    if not scored.any():
+        return None
+    t, b = t[scored], b[scored]
+    return float((fw.ps[t, b].argmax(axis=-1) == targets[t, b]).mean())
 
 
 def run_configs(base: TrainConfig, vary: str) -> list[tuple[str, TrainConfig]]:
@@ -68,13 +102,35 @@ def run_configs(base: TrainConfig, vary: str) -> list[tuple[str, TrainConfig]]:
     raise ValueError(f"unknown variation {vary!r}; choose one of {', '.join(VARIATIONS)}")
 
 
+@dataclass(frozen=True)
+class RunSample:
+    step: int
+    chars_seen: int
+    text: str
+
+
 class CompareRun:
-    """One run of a comparison: its label, its trainer, and why it stopped early (a divergence)."""
+    """One run of a comparison: its label, its trainer, its latest sample, and why it stopped
+    early (a divergence)."""
 
     def __init__(self, label: str, trainer: Trainer) -> None:
         self.label = label
         self.trainer = trainer
+        self.sample: RunSample | None = None
+        self.recall: float | None = None  # the latest recall_score (the preset's text only)
         self.stopped: str | None = None  # "diverged at step N (...)": it trains no more
+
+    def evaluate(self, recall: bool = False) -> None:
+        """The validation loss and a sample (SAMPLE) of the current weights; with `recall`, its
+        recall_score too."""
+        t = self.trainer
+        t.validation_bpc(VAL_CHARS)
+        if recall:
+            self.recall = recall_score(t)
+        text = sample(t.params, t.corpus.vocab, SAMPLE.length, seed_text=SAMPLE.seed_text,
+                      temperature=SAMPLE.temperature, top_k=SAMPLE.top_k, greedy=SAMPLE.greedy,
+                      rng=SAMPLE.rng_seed).text
+        self.sample = RunSample(t.step_count, t.chars_seen, text)
 
     def done(self, budget: int) -> bool:
         return self.stopped is not None or self.trainer.chars_seen >= budget
@@ -125,7 +181,7 @@ class Comparison:
             return False
         t = run.trainer
         if t.step_count == 0 and not len(t.val_history):
-            t.validation_bpc(VAL_CHARS)  # each curve starts where the untrained weights are
+            run.evaluate(self.preset)  # each curve starts where the untrained weights are
         try:
             t.step()
         except DivergenceError as exc:
@@ -133,7 +189,7 @@ class Comparison:
                            f"{exc.back_to:,})")
             return True
         if t.step_count % VAL_EVERY == 0:
-            t.validation_bpc(VAL_CHARS)
+            run.evaluate(self.preset)
         return True
 
     def step_round(self) -> None:

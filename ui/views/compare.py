@@ -2,8 +2,8 @@
 session's lock (`read_compare`, copies only), and the tables its charts draw, computed outside it:
 the validation loss against characters seen and against training time, how far back each run's
 gradient reaches (the itemized gradients of rnn_core/reach.py on its last chunk, stream 0, computed
-here on demand, never in the training step), the gradient norms before and after clipping, and a
-sample from each run at the same settings."""
+here on demand, never in the training step) and the gradient norms before and after clipping. The
+samples are the comparison's own, taken at the same steps of every run (ui/session/compare.py)."""
 
 from __future__ import annotations
 
@@ -13,17 +13,15 @@ import numpy as np
 import pandas as pd
 
 from rnn_core.config import TrainConfig
-from rnn_core.corpus import Vocab
-from rnn_core.model import Params
-from rnn_core.sampling import sample
 from rnn_core.units import bits_per_char
-from ui.session.compare import Comparison
-from ui.session.timeline import SampleSettings
+from ui.session.compare import SAMPLE, VAL_EVERY, Comparison, RunSample
 from ui.views.grad_flow import ReachInput, reach_view, read_reach
 from ui.views.train import STAGES, downsample_index
 
+__all__ = ["SAMPLE", "VAL_EVERY", "CompareView", "RunView", "grad_frame", "norm_clip", "reach_frame",
+           "read_compare", "recall_note", "run_caption", "run_heading", "sample_caption", "val_frame"]
+
 MAX_GRAD_POINTS = 300  # per run and stage in the gradient chart
-SAMPLE = SampleSettings(length=200, temperature=1.0, rng_seed=0)  # the same for every run
 
 
 @dataclass(frozen=True)
@@ -39,7 +37,8 @@ class RunView:
     val: dict[str, np.ndarray]       # chars_seen, time, val_bpc: one entry per evaluation
     grads: dict[str, np.ndarray]     # chars_seen, global_pre, global_post: the kept history rows
     reach: ReachInput | None         # its last chunk (stream 0) and the weights it was computed with
-    params: Params                   # the current weights, for the sample
+    sample: RunSample | None         # its latest sample (the comparison's, see SAMPLE)
+    recall: float | None             # its latest recall score (the preset's text only)
     stopped: str | None              # why it stopped before the budget (a divergence)
     done: bool
 
@@ -55,7 +54,6 @@ class CompareView:
     base: str               # what they share, in words
     budget: int             # characters each run reads
     corpus_name: str
-    vocab: Vocab
     runs: list[RunView]
 
     @property
@@ -85,10 +83,10 @@ def read_compare(comparison: Comparison | None) -> CompareView | None:
             train_time=t.train_time, smooth_bpc=bits_per_char(t.smooth_loss, t.config.seq_len),
             val={k: t.val_history.column(k) for k in ("chars_seen", "time", "val_bpc")},
             grads={k: t.history.column(k) for k in ("chars_seen", "global_pre", "global_post")},
-            reach=read_reach(t, 0), params=t.snapshot_params(), stopped=run.stopped,
+            reach=read_reach(t, 0), sample=run.sample, recall=run.recall, stopped=run.stopped,
             done=run.done(comparison.budget)))
     return CompareView(comparison.vary, comparison.describe_base(), comparison.budget,
-                       comparison.corpus.name, comparison.corpus.vocab, runs)
+                       comparison.corpus.name, runs)
 
 
 def val_frame(view: CompareView) -> pd.DataFrame:
@@ -134,17 +132,31 @@ def reach_frame(view: CompareView) -> pd.DataFrame:
     return frame[frame["share"] > 0]  # an exact 0 has no place on a log axis
 
 
-def samples(view: CompareView, settings: SampleSettings = SAMPLE) -> list[str]:
-    """A sample from each run's current weights, all with the same settings and random seed."""
-    return [sample(run.params, view.vocab, settings.length, seed_text=settings.seed_text,
-                   temperature=settings.temperature, top_k=settings.top_k, greedy=settings.greedy,
-                   rng=settings.rng_seed).text for run in view.runs]
+def recall_note(view: CompareView) -> str | None:
+    """What 'recalls … right' means, when the runs are scored on it (the preset's text)."""
+    if all(run.recall is None for run in view.runs):
+        return None
+    return ("Recalls: of the capitals after \"=\" in held-out text, the share the run predicts right "
+            "(its most probable next character), which takes remembering the letter 22 to 26 "
+            "characters back; a guess among the four letters gets about 25 %.")
+
+
+def sample_caption(run: RunView) -> str:
+    """When the run's sample was taken (it is one of the comparison's, at the same steps as the
+    other runs')."""
+    if run.sample is None:
+        return "No sample yet."
+    return f"Sampled at step {run.sample.step:,}, after {run.sample.chars_seen:,} characters"
 
 
 def run_heading(run: RunView) -> str:
-    """'**LSTM** · validation 2.31 bits/char' (markdown; labels are the app's, never user text)."""
+    """'**LSTM** · validation 2.31 bits/char', and on the preset's text '· recalls 97 % right'
+    (markdown; labels are the app's, never user text)."""
     val = run.last_val_bpc
-    return f"**{run.label}** · validation " + (f"**{val:.2f}** bits/char" if val is not None else "–")
+    words = f"**{run.label}** · validation " + (f"**{val:.2f}** bits/char" if val is not None else "–")
+    if run.recall is not None:
+        words += f" · recalls **{run.recall:.0%}** right"
+    return words
 
 
 def run_caption(run: RunView, budget: int) -> str:
