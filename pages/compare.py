@@ -7,6 +7,7 @@ ui/figures/compare.py, controls in ui/widgets/compare.py."""
 import streamlit as st
 
 from ui.figures.compare import grad_norm_spec, reach_spec, val_loss_spec
+from ui.figures.style import chart_style
 from ui.state import app_state
 from ui.text import escape_markdown
 from ui.views.compare import (
@@ -25,6 +26,7 @@ from ui.widgets.sidebar import live_interval
 
 state = app_state()
 session = state.session
+style = chart_style(state.presentation)  # presentation mode: larger type, thicker lines
 st.header("Compare")
 st.caption("Runs that differ in one thing, on one text from one seed, reading the same characters in "
            "turn (the Train page's model waits): **Play**, **Pause**, **Step** and **Reset** in the "
@@ -60,11 +62,13 @@ def live_view() -> None:
     # Four charts a row on a wide screen, wrapping to two on a narrower one (1366 px).
     with st.container(horizontal=True, gap="small", key="compare_charts"):
         chart("Validation loss by characters read", "compare_val_chars",
-              val_loss_spec(vals, labels, "chars_seen"))
-        chart("… by seconds of training", "compare_val_time", val_loss_spec(vals, labels, "time"))
-        chart("Gradient left t − s steps back", "compare_reach", reach_spec(reach_frame(view), labels))
+              val_loss_spec(vals, labels, "chars_seen", style=style))
+        chart("… by seconds of training", "compare_val_time",
+              val_loss_spec(vals, labels, "time", style=style))
+        chart("Gradient left t − s steps back", "compare_reach",
+              reach_spec(reach_frame(view), labels, style=style))
         chart("Gradient norm (dashed: after clipping)", "compare_grads",
-              grad_norm_spec(grad_frame(view), labels, norm_clip(view)))
+              grad_norm_spec(grad_frame(view), labels, norm_clip(view), style=style))
     st.caption("Bits per character on held-out text, against what each run has read and against its "
                "own seconds of training (a gated cell does 3 to 4 times the RNN's work per "
                "character). The gradient's reach: ‖∂L(t)/∂h(s)‖, typical over the pairs t − s apart "
