@@ -6,6 +6,7 @@ tests/e2e/test_presentation.py.)"""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 
@@ -140,3 +141,13 @@ def test_the_explanations_go_with_their_toggle(trained: AppTest):
     assert keyed_block(trained, "loss_chart") is not None  # the charts stay
     trained.toggle(key="explain").set_value(True).run()
     assert all(caption_in(trained, key) for key in EXPLANATIONS)
+
+
+def test_the_compare_charts_follow_the_mode(app: AppTest):
+    def configs(at: AppTest) -> list[dict]:
+        return [json.loads(chart.proto.spec)["config"] for chart in at.get("vega_lite_chart")]
+    app.switch_page("pages/compare.py").run()
+    assert not app.exception
+    assert configs(app) and all(c == NORMAL.vega_config for c in configs(app))
+    present(app)
+    assert configs(app) and all(c == PRESENTATION.vega_config for c in configs(app))

@@ -3,7 +3,8 @@
 pure functions of what they are given; `chart_style(presentation)` picks one.
 
 Plotly's tick labels are the exception: Streamlit's plotly theme sets their size over the figure's
-own, so presentation mode's CSS (ui/widgets/display.py) enlarges them, and `label_room` makes room."""
+own, so presentation mode's CSS (ui/widgets/display.py) enlarges the Unrolled figure's, and
+`label_room` makes room for them."""
 
 from __future__ import annotations
 

@@ -54,8 +54,9 @@ html { font-size: 23px; }
 .st-key-unrolled_stream [role="group"] { padding-left: 0; min-height: 40px; }
 .st-key-unrolled_stream input { padding-left: 8px; padding-right: 0; }
 [data-testid="stMain"] .katex { font-size: 0.92em; }
-/* Plotly's tick labels: Streamlit's theme sizes them over the figure's own (ui/figures/style.py). */
-[data-testid="stPlotlyChart"] :is(.xtick, .ytick, .x2tick, .y2tick) text { font-size: 18px !important; }
+/* The Unrolled figure's tick labels: Streamlit's plotly theme sizes them over the figure's own
+   (ui/figures/style.py). Only there: Inspect's heatmaps label dense rows, which larger type overlaps. */
+.st-key-unrolled_chart :is(.xtick, .ytick, .x2tick, .y2tick) text { font-size: 18px !important; }
 [data-testid="stMain"] [data-testid="stCode"] code.language-python { font-size: 0.8rem; }
 /* Wide enough for Play, Pause, Step and Reset at this size. */
 [data-testid="stSidebar"] { width: 400px !important; }
