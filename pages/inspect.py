@@ -11,7 +11,7 @@ import streamlit as st
 from ui.figures import inspect as charts
 from ui.state import app_state
 from ui.text import escape_markdown, visible_text
-from ui.views import chunk, grad_flow, gradcheck, hidden, own_text, softmax, weights
+from ui.views import cell_state, chunk, grad_flow, gradcheck, hidden, own_text, softmax, weights
 from ui.views.chunk import ChunkSnapshot, ChunkTrace, Trainer, Vocab
 from ui.widgets.sidebar import live_interval
 
@@ -67,6 +67,12 @@ def render_hidden(trace: ChunkTrace, seen: hidden.HiddenInput | None, controls: 
     view = hidden.hidden_view(trace, order)
     st.plotly_chart(charts.hidden_state_figure(view, marks=hidden.unit_marks(notables)),
                     key=f"{prefix}hidden_state_chart")
+    maps = cell_state.cell_maps(trace, view.units)
+    if maps:  # a gated cell: its memory and gates, two heatmaps a row
+        st.markdown(cell_state.describe_cell(trace.cell))
+        for i in range(0, len(maps), 2):
+            for col, m in zip(st.columns(2), maps[i : i + 2], strict=False):
+                col.plotly_chart(charts.cell_map_figure(m), key=f"{prefix}cell_{m.name}_chart")
 
 
 def render_softmax(trace: ChunkTrace, vocab: Vocab, k: int, prefix: str) -> softmax.SoftmaxView:
@@ -123,12 +129,6 @@ GRAD_FLOW_INTRO = (
     "much the loss of prediction t would change if the earlier state h(s) changed. Where it has "
     "faded, the network learns little from that far back. Log scales: a straight fall is the same "
     "factor at every step.")
-WHY_IT_FADES = (
-    "**Why it fades.** One step back, ∂L(t)/∂h(s−1) = Wᵀ [(1 − h(s)²) ⊙ ∂L(t)/∂h(s)]: the gradient "
-    "is multiplied by Wᵀ and by tanh's derivative 1 − h(s)², which is at most 1 (and near 0 for a "
-    "unit saturated at ±1). Unless W makes up for it, that repeats at every step, so the gradient "
-    "shrinks about geometrically: vanishing gradients. (A W that amplifies makes it grow instead: "
-    "exploding gradients, which clipping keeps in check.)")
 WHOLE_GRADIENT = (
     "Training uses the whole chunk loss L = Σ L(t), whose gradient at h(t) is the sum of the parts "
     "of every prediction at t or later. It does not fade going back, and often grows: each step "
@@ -143,7 +143,7 @@ def render_grad_flow_chunk(inp: grad_flow.ReachInput) -> None:
     left.plotly_chart(charts.last_prediction_figure(view), key="last_prediction_chart")
     right.plotly_chart(charts.reach_figure(view), key="reach_chart")
     st.markdown(grad_flow.describe_fading(view))
-    st.markdown(WHY_IT_FADES)
+    st.markdown(grad_flow.why_it_fades(inp.snap.trace.cell))
     with st.expander("Every prediction × every step: the whole T × T matrix"):
         st.plotly_chart(charts.itemized_figure(view), key="itemized_chart")
     st.markdown("##### The whole chunk's gradient, ‖∂L/∂h(t)‖")

@@ -5,6 +5,7 @@ phase takes that very step. Laid out to fit a 1920×1080 screen with a 25-charac
 
 import streamlit as st
 
+from ui.figures.style import chart_style
 from ui.figures.unrolled import unrolled_figure
 from ui.state import app_state
 from ui.views import phase_text as words
@@ -20,6 +21,7 @@ st.caption("The network unrolled over the next chunk, and that training step pha
            "the last phase takes the step.")
 CODE_LINES, CODE_HEIGHT = 7, 170  # longer excerpts scroll inside their box
 ticking = state.walk.playing  # this run's fragment beats on a timer while the walk plays
+style = chart_style(state.presentation)
 
 
 @st.fragment(run_every=TICK_S if ticking else None)
@@ -33,8 +35,8 @@ def walk_through() -> None:
     text = words.phase_text(view, walk.phase, walk.t, check)
     left, right = st.columns(2, gap="medium")
     with left:
-        st.plotly_chart(unrolled_figure(frame_view(view, walk.phase, walk.t)), key="unrolled_chart",
-                        config={"displayModeBar": False})
+        st.plotly_chart(unrolled_figure(frame_view(view, walk.phase, walk.t), style=style),
+                        key="unrolled_chart", config={"displayModeBar": False})
         controls.time_slider(state, view.inputs)
     with right:
         st.container(key="unrolled_text").markdown(f"**{text.title}.** {text.lead}")

@@ -1,22 +1,26 @@
-"""An LSTM or GRU in the app. The app builds RNNs; a gated cell's checkpoint (trained with the
-CLI's --cell) can be loaded, and then every page works with its weights: no traceback anywhere.
-The Unrolled page's step-through is the RNN's, and it says so."""
+"""An LSTM or GRU in the app: chosen with the Train page's Cell control (it applies on Reset), or
+loaded from a checkpoint (e.g. trained with the CLI's --cell); then every page works with its
+weights: no traceback anywhere. The Unrolled page's step-through is the RNN's, and it says so."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from rnn_core import checkpoint
 from rnn_core.cells import get
 from rnn_core.config import PRESETS
+from rnn_core.reach import itemized_gradients, reach_by_distance
 from rnn_core.trainer import Trainer
 from tests.apptest_support import app_state_of
-from tests.inspect_support import charts
+from tests.inspect_support import charts, plotly_array, z_shape
 from tests.rnn_support import small_corpus, tiny_config
+from ui.figures.inspect import cell_map_figure
 from ui.figures.train import grad_norm_spec
 from ui.session.limits import model_megabytes
-from ui.views import gradcheck, weights
+from ui.views import gradcheck, hidden, weights
+from ui.views.cell_state import PARTS, cell_maps
 from ui.views.train import events_frame, grad_norm_frame, read_train_view
 from ui.widgets.train_settings import pending_changes
 
@@ -145,3 +149,117 @@ def test_a_change_of_cell_waits_for_reset_and_is_listed(app: AppTest):
     state = app_state_of(app)
     state.draft = state.draft.replace(cell="gru")
     assert pending_changes(state) == ["cell: rnn → gru"]
+
+
+@pytest.mark.parametrize("name", GATED)
+def test_the_cell_control_trains_a_gated_cell_after_reset(app: AppTest, name: str):
+    control = app.button_group(key="cell")
+    assert control.options == ["RNN", "LSTM", "GRU"] and control.value == "rnn"
+    control.set_value(name).run()
+    no_exception(app, "pick")
+    assert cell_of(app) == "rnn"  # like the hidden size: it waits for Reset
+    assert app_state_of(app).draft.cell == name
+    (waiting,) = [i.value for i in app.info if "Applies on Reset" in i.value]
+    assert f"cell: rnn → {name}" in waiting
+    app.button(key="apply_reset").click().run()
+    no_exception(app, "reset")
+    assert cell_of(app) == name and app.button_group(key="cell").value == name
+    assert not [i for i in app.info if "Applies on Reset" in i.value]
+    app.button(key="step").click().run()
+    assert app_state_of(app).session.read(lambda t: (t.step_count, t.param_names)) == (
+        1, get(name).PARAM_NAMES)
+    # The Unrolled page offers a new RNN; the Cell control follows it (else it would put the
+    # gated cell back into the draft on the Train page's next run).
+    app.switch_page("pages/unrolled.py").run()
+    app.button(key="unrolled_new_rnn").click().run()
+    no_exception(app, "new RNN")
+    app.switch_page("pages/train.py").run()
+    assert cell_of(app) == "rnn" and app_state_of(app).draft.cell == "rnn"
+    assert app.button_group(key="cell").value == "rnn"
+
+
+# --- inside the cell: the gates and the LSTM's cell state on Inspect -------------------------------
+
+
+def test_the_cell_maps_are_the_traces_gates_in_the_hidden_states_row_order(gated_trainer: Trainer):
+    trace = gated_trainer.chunk_trace(1)
+    view = hidden.hidden_view(trace, "most variable", max_units=5)
+    maps = cell_maps(trace, view.units)
+    name = gated_trainer.config.cell
+    assert [m.name for m in maps] == list(PARTS[name])  # LSTM s, f, i, g, o; GRU z, r, n
+    assert set(PARTS[name]) == set(get(name).GATES) | ({"s"} if name == "lstm" else set())
+    for m in maps:
+        source = trace.ss if m.name == "s" else trace.gates[m.name]  # (T, H)
+        np.testing.assert_array_equal(m.z, source[:, view.units].T)  # (units, T), h's row order
+        assert m.row_labels == [f"{m.name}{u}" for u in view.units] and m.total_units == 12
+        assert m.labels == view.labels
+        assert m.zmin <= m.z.min() and m.z.max() <= m.zmax
+        if m.squash == "sigmoid":
+            assert (m.zmin, m.zmax) == (0.0, 1.0)
+        fig = cell_map_figure(m)
+        heat = fig.data[0]
+        assert np.asarray(heat.z).shape == (5, len(trace.inputs)) and list(heat.y) == m.row_labels
+        assert (heat.zmin, heat.zmax) == (m.zmin, m.zmax)
+    assert cell_maps(_rnn_trace(), view.units) == []  # the RNN has no gates
+
+
+def _rnn_trace():
+    trainer = Trainer(small_corpus(), tiny_config())
+    trainer.step()
+    return trainer.chunk_trace(0)
+
+
+@pytest.mark.parametrize("name", ("rnn", *GATED))
+def test_inspect_shows_each_cells_gates_and_reach(app: AppTest, name: str):
+    """The Train page's Cell control, Reset, a step: the Hidden state tab draws h(t) for every
+    cell, and a units × time heatmap of each gate (and the LSTM's cell state) with the chunk's
+    input characters on the time axis, in the hidden state's row order; the Gradient flow tab the
+    itemized gradients ‖∂L(t)/∂h(s)‖ of the cell, as a matrix and against the distance t − s."""
+    app.button_group(key="cell").set_value(name).run()
+    app.button(key="reset").click().run()  # the sidebar's: a new model from the Train page's settings
+    app.button(key="step").click().run()
+    app.switch_page("pages/inspect.py").run()
+    no_exception(app, "inspect")
+    trainer_facts = app_state_of(app).session.read(
+        lambda t: (t.config.hidden, t.config.seq_len, t.chunk_trace(0)))
+    H, T, trace = trainer_facts
+    specs = charts(app)
+    assert z_shape(specs["hidden_state_chart"]) == (H, T)
+    expected = [f"cell_{g}_chart" for g in PARTS.get(name, {})]
+    assert sorted(k for k in specs if k.startswith("cell_")) == sorted(expected)
+    rows = specs["hidden_state_chart"]["data"][0]["y"]
+    for key in expected:
+        spec = specs[key]
+        letter = key.split("_")[1]
+        assert z_shape(spec) == (H, T), key
+        assert spec["data"][0]["y"] == [f"{letter}{r[1:]}" for r in rows]  # h12 -> f12: one unit a row
+        ticks = spec["layout"]["xaxis"]["ticktext"]
+        assert ticks == specs["hidden_state_chart"]["layout"]["xaxis"]["ticktext"]
+        assert len(ticks) == T
+        units = [int(r[1:]) for r in rows]
+        source = trace.ss if letter == "s" else trace.gates[letter]
+        np.testing.assert_allclose(plotly_array(spec["data"][0]["z"]), source[:, units].T, rtol=1e-6)
+    words = " ".join(m.value for m in app.markdown)
+    assert ("Inside the LSTM" in words) == (name == "lstm") and ("Inside the GRU" in words) == (name == "gru")
+
+    # The gradient tab: every prediction's reach for this cell, through its own step back.
+    app.session_state["inspect_tab"] = "Gradient flow"
+    app.run()
+    no_exception(app, "gradient flow")
+    specs = charts(app)
+    params = app_state_of(app).session.read(lambda t: t.chunk_params())
+    G = itemized_gradients(params, trace.inputs, trace.targets, trace.carry_prev)  # (T, T)
+    with np.errstate(divide="ignore"):
+        log_g = np.log10(G)
+    matrix = plotly_array(specs["itemized_chart"]["data"][0]["z"])  # log colour scale, t rows
+    assert matrix.shape == (T, T)
+    below = np.tril_indices(T)
+    np.testing.assert_allclose(matrix[below], log_g[below], rtol=1e-6)
+    assert np.isnan(matrix[np.triu_indices(T, k=1)]).all()  # s > t: no gradient, left blank
+    typical = plotly_array(specs["reach_chart"]["data"][0]["y"])  # against the distance t - s
+    np.testing.assert_allclose(typical, reach_by_distance(G, geometric=True)[1], rtol=1e-6)
+    np.testing.assert_allclose(plotly_array(specs["last_prediction_chart"]["data"][0]["y"]), G[-1],
+                               rtol=1e-6)
+    words = " ".join(m.value for m in app.markdown)
+    assert ("Why it fades less" in words) == (name != "rnn")
+    assert ("f(s) ⊙ ∂L(t)/∂s(s)" in words) == (name == "lstm")

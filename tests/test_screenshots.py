@@ -28,7 +28,8 @@ def test_the_tests_screenshots_go_where_git_ignores_them():
 
 def test_every_screenshot_the_readme_shows_is_taken_by_a_browser_test_and_tracked():
     names = shown(README)
-    assert names == ["train.png", "data.png", "inspect.png", "sample.png", "unrolled.png"]
+    assert names == ["train.png", "data.png", "inspect.png", "sample.png", "unrolled.png", "compare.png",
+                     "presentation-train.png", "presentation-unrolled.png"]
     tests = "".join(p.read_text(encoding="utf-8") for p in (ROOT / "tests" / "e2e").glob("test_*.py"))
     taken = set(re.findall(r"screenshot\(\w+, \"([\w.-]+\.png)\"\)", tests))
     assert set(names) <= taken

@@ -34,6 +34,8 @@ class AppState:
     preset: str = DEFAULT_PRESET          # the preset the draft started from
     refresh_s: float = 1.0                # live view refresh interval
     polling: bool = False                 # whether this script run's fragments poll
+    presentation: bool = False            # this run's presentation mode (the sidebar's toggle)
+    explain: bool = True                  # this run's explanations beside the charts (ditto)
     draft: TrainConfig = field(default_factory=lambda: PRESETS[DEFAULT_PRESET])  # applied on Reset
     zoom: tuple[int, int, int] | None = None     # the charts' steps: (model_serial, first, last)
     last_sample: SampleResult | None = None      # the Sample page's latest sample

@@ -18,8 +18,10 @@ from pathlib import Path
 from tests.e2e.support import ROOT, SCREENSHOTS
 
 ASSETS = ROOT / "assets" / "screenshots"
-# The browser tests that call screenshot(): the Train and Data pages, Inspect and Sample, Unrolled.
-TESTS = ("tests/e2e/test_app_e2e.py", "tests/e2e/test_inspect_sample.py", "tests/e2e/test_unrolled.py")
+# The browser tests that call screenshot(): the Train and Data pages, Inspect and Sample, Unrolled,
+# Compare, and the Train and Unrolled pages in presentation mode.
+TESTS = ("tests/e2e/test_app_e2e.py", "tests/e2e/test_inspect_sample.py", "tests/e2e/test_unrolled.py",
+         "tests/e2e/test_compare.py", "tests/e2e/test_presentation.py")
 
 
 def shown(readme: str) -> list[str]:

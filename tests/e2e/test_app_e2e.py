@@ -17,7 +17,7 @@ from bench.browser import TIMEOUT_MS, running_server, status_text, wait_for_app,
 from tests.e2e.support import assert_no_exception, go_to, nav_labels, screenshot, step_of, wait_for_step
 from tests.load.browser_sessions import server_load
 
-PAGE_LIST = ["Data", "Train", "Inspect", "Unrolled", "Sample"]
+PAGE_LIST = ["Data", "Train", "Inspect", "Unrolled", "Sample", "Compare"]
 ALPHA = "abc abcd abd bad cab dab. " * 40  # tiny vocabulary: a, b, c, d, space, full stop
 
 

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 
 from rnn_core.units import uniform_loss
 from ui.figures.axes import DIVERGING, MAX_ROW_TICKS, MONO, char_axis, empty_figure, titled
+from ui.views.cell_state import CellMap
 from ui.views.grad_flow import GradFlow, ReachView
 from ui.views.gradcheck import GradCheckResult
 from ui.views.hidden import HiddenView
@@ -40,6 +41,27 @@ def hidden_state_figure(view: HiddenView, title: str = "Hidden state h(t)",
                      **_row_ticks(units, view.units, marks or {}))
     shown = f" ({n} of {view.total_units} units)" if n < view.total_units else ""
     return titled(fig, title + shown, int(min(720, max(260, 90 + 7 * n))))
+
+
+def cell_map_figure(view: CellMap) -> go.Figure:
+    """A gated cell's gate (or the LSTM's cell state) as units × time steps, like the hidden
+    state: a gate on a sequential scale from 0 (closed) to 1 (open), a candidate or the cell state
+    on the diverging one, symmetric about 0."""
+    n, T = view.z.shape
+    custom = np.broadcast_to(np.array(view.labels, dtype=object), (n, T))
+    if view.squash == "sigmoid":
+        scale: dict = {"colorscale": "Viridis"}
+    else:
+        scale = {"colorscale": DIVERGING, "zmid": 0.0}
+    fig = go.Figure(go.Heatmap(
+        z=view.z, x=list(range(T)), y=view.row_labels, customdata=custom,
+        zmin=view.zmin, zmax=view.zmax, colorbar={"title": {"text": view.name}}, **scale,
+        hovertemplate="t=%{x} input '%{customdata}'<br>%{y}: %{z:.3f}<extra></extra>",
+    ))
+    fig.update_xaxes(**char_axis(view.labels))
+    fig.update_yaxes(title={"text": "unit"}, autorange="reversed", type="category")
+    shown = f" ({n} of {view.total_units} units)" if n < view.total_units else ""
+    return titled(fig, view.title + shown, int(min(560, max(240, 90 + 4 * n))))
 
 
 def _row_ticks(labels: list[str], units: np.ndarray, marks: dict[int, str]) -> dict:

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from rnn_core.model import PARAM_NAMES
+from ui.figures.style import NORMAL, ChartStyle
 from ui.session.events import EVENT_KINDS
 from ui.views.train import BEST_SERIES, GLOBAL, LOSS_SERIES, STAGES, StepRange
 
@@ -35,11 +36,10 @@ GLOBAL_LINES = STAGES  # the global norm's two lines are named by their stage al
 GLOBAL_COLORS = ("#111111", "#d55e00")
 # setting, divergence, rewind, reset, corpus, load
 EVENT_COLORS = ("#0072b2", "#d55e00", "#cc79a7", "#111111", "#111111", "#111111")
-HEIGHT = 300
+HEIGHT = NORMAL.live_height  # the loss and gradient-norm charts (presentation mode's: style.py)
 SMALL_HEIGHT = 200  # Streamlit fits the whole chart, axes included, into the height
 NAV_HEIGHT = 90
-FONT = {"axis": {"labelFontSize": 14, "titleFontSize": 15},
-        "legend": {"labelFontSize": 15, "titleFontSize": 15, "symbolStrokeWidth": 3, "symbolType": "stroke"}}
+FONT = NORMAL.vega_config  # the axes' and legends' type; presentation mode's is larger (style.py)
 
 
 def _step_x(zoom: StepRange | None) -> dict:
@@ -60,7 +60,7 @@ def _one_of(field: str, values: tuple[str, ...]) -> dict:
     return {"filter": " || ".join(f"datum.{field} === '{v}'" for v in values)}
 
 
-def _event_layers(labels: bool = True) -> list[dict]:
+def _event_layers(labels: bool = True, style: ChartStyle = NORMAL) -> list[dict]:
     """Vertical rules at the events' steps (dataset "events"), with their labels at the top,
     staggered over three lines so that close events stay readable. Their colours go through the
     stroke and fill channels, so they never share a scale (or a legend) with the lines' colour."""
@@ -69,21 +69,23 @@ def _event_layers(labels: bool = True) -> list[dict]:
     x = {"field": "step", "type": "quantitative"}
     tooltip = [{"field": "label", "type": "nominal", "title": "event"},
                {"field": "step", "type": "quantitative", "format": ","}]
-    rules = {"data": {"name": "events"}, "mark": {"type": "rule", "strokeDash": [5, 3], "strokeWidth": 2},
+    rules = {"data": {"name": "events"},
+             "mark": {"type": "rule", "strokeDash": [5, 3], "strokeWidth": style.width(2)},
              "encoding": {"x": x, "stroke": kind, "tooltip": tooltip}}
     if not labels:
         return [rules]
     text = {"data": {"name": "events"},
             "transform": [{"window": [{"op": "row_number", "as": "i"}]},
-                          {"calculate": "2 + ((datum.i - 1) % 3) * 16", "as": "y"}],
-            "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 4, "fontSize": 13,
+                          {"calculate": f"2 + ((datum.i - 1) % 3) * {style.mark_text + 3}", "as": "y"}],
+            "mark": {"type": "text", "align": "left", "baseline": "top", "dx": 4, "fontSize": style.mark_text,
                      "fontWeight": "bold"},
             "encoding": {"x": x, "y": {"field": "y", "type": "quantitative", "scale": None},
                          "text": {"field": "label"}, "fill": kind, "tooltip": tooltip}}
     return [rules, text]
 
 
-def _chart(height: int, points: pd.DataFrame, events: pd.DataFrame | None, layers: list[dict]) -> dict:
+def _chart(height: int, points: pd.DataFrame, events: pd.DataFrame | None, layers: list[dict],
+           style: ChartStyle = NORMAL) -> dict:
     datasets = {"points": points}
     if events is not None:
         datasets["events"] = events
@@ -91,14 +93,15 @@ def _chart(height: int, points: pd.DataFrame, events: pd.DataFrame | None, layer
     # would blur the lines on a projector and hide the axes and labels from the page (and tests).
     # Lines are one path each, so SVG stays cheap.
     return {"height": height, "datasets": datasets, "data": {"name": "points"}, "layer": layers,
-            "config": FONT, "usermeta": {"embedOptions": {"renderer": "svg"}}}
+            "config": style.vega_config, "usermeta": {"embedOptions": {"renderer": "svg"}}}
 
 
 def loss_spec(points: pd.DataFrame, events: pd.DataFrame, y_title: str,
-              zoom: StepRange | None = None, height: int = HEIGHT) -> dict:
+              zoom: StepRange | None = None, height: int | None = None, style: ChartStyle = NORMAL) -> dict:
     """Vega-Lite spec for loss_frame's table: the raw chunk loss (thin, grey), the smooth loss, the
     validation loss (dots) and the uniform-guess baseline (dashed) against the step; the best
-    validation loss ringed and labelled; the events as labelled rules."""
+    validation loss ringed and labelled; the events as labelled rules. `style`: type sizes, line
+    widths and the height unless `height` is given (ui/figures/style.py)."""
     series = list(LOSS_SERIES)
     x = _step_x(zoom)
     y = {"field": "value", "type": "quantitative", "title": y_title, "scale": {"zero": False},
@@ -115,28 +118,31 @@ def loss_spec(points: pd.DataFrame, events: pd.DataFrame, y_title: str,
                      "strokeDash": {"field": "series", "type": "nominal", "legend": None, "sort": series,
                                     "scale": _scale(LOSS_SERIES, [[1, 0], [1, 0], [1, 0], [6, 4]])},
                      "strokeWidth": {"field": "series", "type": "nominal", "legend": None, "sort": series,
-                                     "scale": _scale(LOSS_SERIES, [1, 3, 2, 2])}},
+                                     "scale": _scale(LOSS_SERIES, [style.width(w) for w in (1, 3, 2, 2)])}},
     }
     validation = {
         "transform": [_one_of("series", (LOSS_SERIES[2],))],
-        "mark": {"type": "line", "strokeWidth": 2, "point": {"size": 40, "filled": True}},
+        "mark": {"type": "line", "strokeWidth": style.width(2),
+                 "point": {"size": round(40 * style.line ** 2), "filled": True}},
         "encoding": {"x": x, "y": y, "color": color, "tooltip": tooltip},
     }
     best = [_one_of("series", (BEST_SERIES,)),
             {"calculate": "'best ' + format(datum.value, '.2f')", "as": "label"}]
     ring = {"transform": best,
-            "mark": {"type": "point", "size": 260, "strokeWidth": 3, "filled": False, "color": BEST_COLOR},
+            "mark": {"type": "point", "size": 260, "strokeWidth": style.width(3), "filled": False,
+                     "color": BEST_COLOR},
             "encoding": {"x": x, "y": y, "tooltip": tooltip}}
     ring_label = {"transform": best,
-                  "mark": {"type": "text", "dy": 22, "fontSize": 14, "fontWeight": "bold",
+                  "mark": {"type": "text", "dy": 22, "fontSize": style.mark_text + 1, "fontWeight": "bold",
                            "color": BEST_COLOR},
                   "encoding": {"x": x, "y": y, "text": {"field": "label"}}}
-    return _chart(height, points, events, [lines, validation, ring, ring_label, *_event_layers()])
+    return _chart(height or style.live_height, points, events,
+                  [lines, validation, ring, ring_label, *_event_layers(style=style)], style)
 
 
 def grad_norm_spec(points: pd.DataFrame, events: pd.DataFrame, clip: float | None,
-                   zoom: StepRange | None = None, height: int = HEIGHT,
-                   parameters: Sequence[str] = PARAM_NAMES) -> dict:
+                   zoom: StepRange | None = None, height: int | None = None,
+                   parameters: Sequence[str] = PARAM_NAMES, style: ChartStyle = NORMAL) -> dict:
     """Vega-Lite spec for grad_norm_frame's table on a log scale: the global norm before (black)
     and after (orange) clipping, thick, named by the stage alone in the legend; each parameter's
     norm thin, before (solid) and after (dashed); the clipping threshold `clip` (by norm; None: no
@@ -155,7 +161,7 @@ def grad_norm_spec(points: pd.DataFrame, events: pd.DataFrame, clip: float | Non
     name_line = {"calculate": f"datum.parameter === '{GLOBAL}' ? datum.stage : datum.parameter", "as": "line"}
     per_parameter = {
         "transform": [{"filter": f"datum.parameter !== '{GLOBAL}'"}, name_line],
-        "mark": {"type": "line", "strokeWidth": 1.2, "opacity": 0.6},
+        "mark": {"type": "line", "strokeWidth": style.width(1.2), "opacity": 0.6},
         "encoding": {"x": x, "y": y, "color": color, "detail": {"field": "stage", "type": "nominal"},
                      "strokeDash": {"field": "stage", "type": "nominal", "legend": None, "sort": list(STAGES),
                                     "scale": _scale(STAGES, [[1, 0], [4, 3]])},
@@ -163,7 +169,7 @@ def grad_norm_spec(points: pd.DataFrame, events: pd.DataFrame, clip: float | Non
     }
     global_norm = {
         "transform": [{"filter": f"datum.parameter === '{GLOBAL}'"}, name_line],
-        "mark": {"type": "line", "strokeWidth": 3},
+        "mark": {"type": "line", "strokeWidth": style.width(3)},
         "encoding": {"x": x, "y": y, "color": color, "tooltip": tooltip},
     }
     layers = [per_parameter, global_norm]
@@ -173,23 +179,27 @@ def grad_norm_spec(points: pd.DataFrame, events: pd.DataFrame, clip: float | Non
         threshold = {"field": "clip", "type": "quantitative"}
         layers += [
             {"data": one,
-             "mark": {"type": "rule", "strokeDash": [8, 4], "strokeWidth": 2, "color": GLOBAL_COLORS[1]},
+             "mark": {"type": "rule", "strokeDash": [8, 4], "strokeWidth": style.width(2),
+                      "color": GLOBAL_COLORS[1]},
              "encoding": {"y": threshold}},
             {"data": one,
-             "mark": {"type": "text", "align": "right", "baseline": "bottom", "dy": -4, "fontSize": 14,
+             "mark": {"type": "text", "align": "right", "baseline": "bottom", "dy": -4,
+                      "fontSize": style.mark_text + 1,
                       "fontWeight": "bold", "color": GLOBAL_COLORS[1], "x": "width"},
              "encoding": {"y": threshold, "text": {"value": f"clip at {clip:g}"}}},
         ]
-    return _chart(height, points, events, [*layers, *_event_layers(labels=False)])
+    return _chart(height or style.live_height, points, events,
+                  [*layers, *_event_layers(labels=False, style=style)], style)
 
 
 def clipped_spec(points: pd.DataFrame, events: pd.DataFrame, zoom: StepRange | None = None,
-                 height: int = SMALL_HEIGHT) -> dict:
+                 height: int = SMALL_HEIGHT, style: ChartStyle = NORMAL) -> dict:
     """Vega-Lite spec for clipped_frame's table: how much clipping acted per step (0 to 1; what
     it measures depends on the clipping mode, and the page's heading says it: an axis title as
     long would squeeze the plot to nothing); the events as rules."""
     area = {
-        "mark": {"type": "area", "line": True, "opacity": 0.35, "color": "#0b5cad"},
+        "mark": {"type": "area", "line": True if style is NORMAL else {"strokeWidth": style.width(1)},
+                 "opacity": 0.35, "color": "#0b5cad"},
         "encoding": {
             "x": _step_x(zoom),
             "y": {"field": "fraction", "type": "quantitative", "title": "clipped",
@@ -198,7 +208,7 @@ def clipped_spec(points: pd.DataFrame, events: pd.DataFrame, zoom: StepRange | N
                         {"field": "fraction", "type": "quantitative", "format": ".0%"}],
         },
     }
-    return _chart(height, points, events, [area, *_event_layers(labels=False)])
+    return _chart(height, points, events, [area, *_event_layers(labels=False, style=style)], style)
 
 
 NAV_PARAM = "steps"  # the navigator's selection: {"steps": {"step": [first, last]}}

@@ -16,6 +16,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ui.figures.axes import DIVERGING, MONO
+from ui.figures.style import NORMAL, ChartStyle
 from ui.views.unrolled import FrameView
 
 HEIGHT = 560           # pixels: with the page's other rows, a 25-step chunk fits 1920×1080
@@ -30,23 +31,27 @@ FAINT, ACTIVE, BACK = "#c9c9c9", "#555555", "#7b3294"
 NET = {"xaxis": "x2", "yaxis": "y2"}  # the network's panel; the bars are on x, y above it
 
 
-def unrolled_figure(frame: FrameView, height: int = HEIGHT) -> go.Figure:
+def unrolled_figure(frame: FrameView, height: int = HEIGHT, style: ChartStyle = NORMAL) -> go.Figure:
+    """The figure; `style` sizes its type and arrows (presentation mode's is larger: style.py)."""
     T = len(frame.inputs)
     k = 0 if frame.top_chars is None else len(frame.top_chars[0])
     lanes = _Lanes(len(frame.units), k or 3)
-    traces = [_hidden(frame, lanes), _inputs(frame, lanes), *_outputs(frame, lanes), _bars(frame)]  # data[0]
-    notes = _letters(lanes)
+    traces = [_hidden(frame, lanes), _inputs(frame, lanes, style), *_outputs(frame, lanes, style),
+              _bars(frame)]  # data[0] first
+    notes = _letters(lanes, style)
     if T <= MAX_ARROW_STEPS:
-        traces += _arrows(frame, lanes)
+        traces += _arrows(frame, lanes, style)
     if frame.bars_title:
         notes.append({"text": frame.bars_title, "x": 0, "y": 1, "xref": "x domain", "yref": "y domain",
-                      "xanchor": "left", "yanchor": "bottom", "showarrow": False, "font": {"size": 13}})
+                      "xanchor": "left", "yanchor": "bottom", "showarrow": False,
+                      "font": {"size": style.mark_text}})
     ticks = list(range(-1, T, max(1, math.ceil(T / 50))))
     box = {"type": "rect", "x0": frame.t - 0.5, "x1": frame.t + 0.5, "y0": 0, "y1": 1,
-           "line": {"color": HIGHLIGHT, "width": 2}, "fillcolor": "rgba(0,0,0,0)", "layer": "above"}
+           "line": {"color": HIGHLIGHT, "width": style.width(2)}, "fillcolor": "rgba(0,0,0,0)",
+           "layer": "above"}
     x_range = [-1.6, T - 0.5]
     layout = {
-        "height": height, "margin": {"l": 70, "r": 10, "t": 22, "b": 24}, "showlegend": False,
+        "height": height, "margin": {"l": style.label_room, "r": 10, "t": 22, "b": 24}, "showlegend": False,
         "plot_bgcolor": "white", "hoverlabel": {"font": {"family": MONO}},
         "xaxis": {"domain": [0, 1], "anchor": "y", "matches": "x2", "showticklabels": False, "range": x_range,
                   "showgrid": False, "zeroline": False},
@@ -112,44 +117,47 @@ def _hidden(frame: FrameView, lanes: _Lanes) -> go.Heatmap:
 
 
 def _char_rows(edges: list[float], chars: list[list[str]], z: np.ndarray, colorscale: str | list,
-               hover: str) -> go.Heatmap:
+               hover: str, style: ChartStyle = NORMAL) -> go.Heatmap:
     """Rows of characters (bottom row first) on cells coloured by z in [0, 1]."""
     return go.Heatmap(
         z=z, x=list(range(len(chars[0]))), y=edges, text=chars, texttemplate="%{text}",
-        textfont={"family": MONO, "size": 15}, zmin=0.0, zmax=1.0, colorscale=colorscale, showscale=False,
+        textfont={"family": MONO, "size": style.char_text}, zmin=0.0, zmax=1.0, colorscale=colorscale,
+        showscale=False,
         xgap=3, ygap=2, hovertemplate=hover, **NET,
     )
 
 
-def _inputs(frame: FrameView, lanes: _Lanes) -> go.Heatmap:
+def _inputs(frame: FrameView, lanes: _Lanes, style: ChartStyle) -> go.Heatmap:
     return _char_rows(lanes.row_edges(0), [frame.inputs], np.zeros((1, len(frame.inputs))),
-               [[0, "#eeeeee"], [1, "#eeeeee"]], "t=%{x}: input x(t) = '%{text}'<extra></extra>")
+                      [[0, "#eeeeee"], [1, "#eeeeee"]], "t=%{x}: input x(t) = '%{text}'<extra></extra>",
+                      style)
 
 
-def _outputs(frame: FrameView, lanes: _Lanes) -> list[go.Heatmap | go.Scatter]:
+def _outputs(frame: FrameView, lanes: _Lanes, style: ChartStyle) -> list[go.Heatmap | go.Scatter]:
     """The true next characters (coloured by the probability they got, once computed) and the top-k
     candidates, the true one outlined."""
     T = len(frame.targets)
     edges = lanes.row_edges(lanes.target)
     if frame.p_target is None:
         return [_char_rows(edges, [frame.targets], np.zeros((1, T)), [[0, "#f5f5f5"], [1, "#f5f5f5"]],
-                           "t=%{x}: the true next character '%{text}'<extra></extra>")]
+                           "t=%{x}: the true next character '%{text}'<extra></extra>", style)]
     k = len(frame.top_chars[0])
     text = [[frame.top_chars[t][r] for t in range(T)] for r in reversed(range(k))]  # rank k first
     hit_t, hit_r = np.nonzero(np.asarray(frame.top_is_target))
     centres = [(a + b) / 2 for a, b in zip(lanes.out_edges, lanes.out_edges[1:], strict=False)]
     return [
         _char_rows(edges, [frame.targets], np.asarray(frame.p_target)[None, :], "Blues",
-                   "t=%{x}: the true next character '%{text}' got p = %{z:.3f}<extra></extra>"),
+                   "t=%{x}: the true next character '%{text}' got p = %{z:.3f}<extra></extra>", style),
         _char_rows(lanes.out_edges, text, np.asarray(frame.top_p).T[::-1], "Blues",
-                   "t=%{x}: candidate '%{text}' p = %{z:.3f}<extra></extra>"),
+                   "t=%{x}: candidate '%{text}' p = %{z:.3f}<extra></extra>", style),
         go.Scatter(x=hit_t.tolist(), y=[centres[k - 1 - r] for r in hit_r], mode="markers", hoverinfo="skip",
-                   marker={"symbol": "square-open", "size": 21, "line": {"width": 3}, "color": HIGHLIGHT},
+                   marker={"symbol": "square-open", "size": 21, "line": {"width": style.width(3)},
+                           "color": HIGHLIGHT},
                    **NET),
     ]
 
 
-def _arrows(frame: FrameView, lanes: _Lanes) -> list[go.Scatter]:
+def _arrows(frame: FrameView, lanes: _Lanes, style: ChartStyle) -> list[go.Scatter]:
     """U, W and V between the time steps: faint where nothing flows yet, dark where the forward pass
     has gone, purple and as wide as what they carry in the backward pass. One line trace per style,
     heads as arrow markers (a few traces draw much faster than an annotation per arrow)."""
@@ -169,8 +177,9 @@ def _arrows(frame: FrameView, lanes: _Lanes) -> list[go.Scatter]:
             ys += [y0, y1, None]
             sizes += [0, 6 + 2 * width, 0]
         traces.append(go.Scatter(
-            x=xs, y=ys, mode="lines+markers", line={"color": color, "width": width}, hoverinfo="skip",
-            marker={"symbol": "arrow", "angleref": "previous", "size": sizes, "color": color}, **NET))
+            x=xs, y=ys, mode="lines+markers", line={"color": color, "width": style.width(width)},
+            hoverinfo="skip", marker={"symbol": "arrow", "angleref": "previous", "color": color,
+                                      "size": [style.width(s) for s in sizes]}, **NET))
     return traces
 
 
@@ -183,11 +192,11 @@ def _style(strength: float, backward: bool) -> tuple[str, float]:
     return ACTIVE, 1.5
 
 
-def _letters(lanes: _Lanes) -> list[dict]:
+def _letters(lanes: _Lanes, style: ChartStyle) -> list[dict]:
     """U, W and V beside their arrows, left of the first time step."""
     u_mid = (CHAR_ROW / 2 + lanes.h_bottom) / 2
-    return [{"x": -1, "y": y, "text": f"<b>{text}</b>", "showarrow": False, "font": {"size": 14},
-             "xref": "x2", "yref": "y2"}
+    return [{"x": -1, "y": y, "text": f"<b>{text}</b>", "showarrow": False, "xref": "x2", "yref": "y2",
+             "font": {"size": style.mark_text + 1}}
             for text, y in (("U", u_mid), ("W", lanes.w), ("V", lanes.out_bottom - LANE / 2))]
 
 

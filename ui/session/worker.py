@@ -8,8 +8,11 @@ another session's worker waiting), so that several sessions and the server's scr
 their share on a 2-core machine; otherwise only MIN_REST_S. Resting REST_S after every slice cost
 17% of the training speed (bench/README.md, "Live app overhead").
 
-After each slice the worker feeds the session's recorders: the throughput, the sample timeline
-and the gradient-flow log. The event log records what changed the run (live settings, a
+The worker trains one thing at a time: the session's model, or its comparison (several runs
+interleaved, ui/session/compare.py), whichever was last played. Either costs the one training slot.
+
+After each slice of the model the worker feeds the session's recorders: the throughput, the sample
+timeline and the gradient-flow log. The event log records what changed the run (live settings, a
 divergence, a rewind, a new model). When training goes back to an earlier step (a divergence, or a
 rewind the user asks for) every recorder is cut back to that step, as the trainer's histories are.
 """
@@ -26,6 +29,7 @@ from rnn_core.config import ConfigError, TrainConfig
 from rnn_core.corpus import Corpus
 from rnn_core.trainer import DivergenceError, Trainer
 from ui.session import server
+from ui.session.compare import Comparison
 from ui.session.divergence import divergence_message
 from ui.session.events import Event, EventLog
 from ui.session.grad_flow import GradFlow, GradFlowLog
@@ -52,6 +56,8 @@ class TrainingSession:
         self.grad_flow = GradFlowLog(config.seq_len)
         self.events = EventLog()
         self.model_serial = 0  # counts new models (Reset, a new text, a load): what a message is about
+        self.comparison: Comparison | None = None  # the Compare page's runs
+        self._target = "model"  # what the worker trains while playing: "model" or "comparison"
         self._throughput = Throughput()
         self._play = threading.Event()
         self._stop = threading.Event()
@@ -63,25 +69,78 @@ class TrainingSession:
 
     @property
     def playing(self) -> bool:
+        """Whether the worker trains the session's model."""
+        return self._play.is_set() and self._target == "model"
+
+    @property
+    def comparing(self) -> bool:
+        """Whether the worker trains the comparison's runs."""
+        return self._play.is_set() and self._target == "comparison"
+
+    @property
+    def busy(self) -> bool:
+        """Whether the worker trains anything (the live views poll while it does)."""
         return self._play.is_set()
 
     def play(self) -> bool:
-        """Start or resume training; False (with `message` set) when the server is busy."""
+        """Start or resume training the model (a comparison playing pauses); False (with
+        `message` set) when the server is busy."""
         if self.playing:
             return True
+        if not self._start("model"):
+            return False
+        self._throughput.clear()  # a rate across a pause would read low
+        return True
+
+    def play_comparison(self) -> bool:
+        """Train the comparison's runs in turn (the model pauses); False when there is none, it
+        is done, or the server is busy (then with `message` set)."""
+        if self.comparing:
+            return True
+        if self.comparison is None or self.comparison.done:
+            return False
+        return self._start("comparison")
+
+    def _start(self, target: str) -> bool:
+        self._play.clear()  # the other target stops before this one starts (the slot is kept)
         if not SERVER.take_slot(id(self)):
             self.message = (f"Server busy: {server.MAX_TRAINING} sessions are training, the most "
                             "this server runs at once. Try again in a minute.")
             return False
         self.message = None
-        self._throughput.clear()  # a rate across a pause would read low
+        self._target = target  # read once per slice: a slice of the other target just ends
         self._ensure_thread()
         self._play.set()
         return True
 
     def pause(self) -> None:
+        """Stop training, whatever the worker trains."""
         self._play.clear()
         SERVER.free_slot(id(self))
+
+    def set_comparison(self, comparison: Comparison | None) -> None:
+        """Swap in a new comparison (its runs start from scratch); training pauses first."""
+        self.pause()
+        with self.lock:
+            self.comparison = comparison
+
+    def set_comparison_budget(self, budget: int) -> None:
+        """Characters each run reads: a lower budget stops the runs past it at their next turn."""
+        with self.lock:
+            if self.comparison is not None:
+                self.comparison.budget = budget
+
+    def step_comparison(self) -> None:
+        """One step of every run of the comparison that is not done, then pause."""
+        self.pause()
+        with self.lock:
+            if self.comparison is not None:
+                self._comparison_guarded(self.comparison.step_round)
+
+    def read_comparison(self, fn: Callable[[Comparison | None], R]) -> R:
+        """Run fn(comparison) under the lock: every run at a whole step."""
+        with self.lock:
+            return fn(self.comparison)
 
     def step_once(self) -> None:
         self.pause()
@@ -97,6 +156,8 @@ class TrainingSession:
         # Validated again here: a script can hand in anything as the config (see check_config).
         config = check_config(config or self.trainer.config, len(corpus.vocab))
         self.install(Trainer(corpus, config), *(("corpus", "new text") if new_text else ("reset", "Reset")))
+        if new_text and self.comparison is not None and not self.comparison.preset:
+            self.set_comparison(None)  # its runs read the old text; the Compare page starts anew
 
     def install(self, trainer: Trainer, kind: str = "reset", label: str = "Reset") -> None:
         """Swap in a ready trainer (a new model, or one restored from a checkpoint); the event log
@@ -218,8 +279,11 @@ class TrainingSession:
                     if not self._play.is_set() or stop.is_set():
                         continue  # paused while waiting for its turn
                     try:
-                        self._guarded(lambda: self.trainer.run_for(SLICE_S))
-                        self._record_slice()
+                        if self._target == "comparison":
+                            self._comparison_slice()
+                        else:
+                            self._guarded(lambda: self.trainer.run_for(SLICE_S))
+                            self._record_slice()
                     except Exception:  # a bug: without this the thread dies while "Training" shows
                         log.exception("training slice failed")
                         self.pause()
@@ -245,6 +309,25 @@ class TrainingSession:
         except (ConfigError, ValueError, FloatingPointError, MemoryError) as exc:
             self.pause()
             self.message = f"Training stopped: {exc}"
+
+    def _comparison_slice(self) -> None:
+        """A slice of the comparison's runs, in turn (the lock is held); pauses once all are done."""
+        comparison = self.comparison
+        if comparison is None or comparison.done:
+            self.pause()
+            return
+        self._comparison_guarded(lambda: comparison.run_for(SLICE_S))
+        if comparison.done:
+            self.pause()
+
+    def _comparison_guarded(self, fn: Callable[[], object]) -> None:
+        """A run's divergence stops that run (Comparison.step); anything else the engine refuses
+        pauses with a message, never a crash."""
+        try:
+            fn()
+        except (ConfigError, ValueError, FloatingPointError, MemoryError) as exc:
+            self.pause()
+            self.message = f"The comparison stopped: {exc}"
 
     def _went_back(self, step: int) -> None:
         """The trainer went back to `step` (the lock is held): cut the recorders back to it, and

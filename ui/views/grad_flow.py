@@ -24,7 +24,7 @@ from ui.text import visible_char
 from ui.views.chunk import ChunkSnapshot, read_chunk
 
 __all__ = ["GradFlow", "ReachInput", "ReachView", "describe_fading", "reach_view", "read_reach",
-           "vanishing_ratio"]
+           "vanishing_ratio", "why_it_fades"]
 
 
 def vanishing_ratio(dh_norms: np.ndarray) -> float:
@@ -119,3 +119,30 @@ def _times(ratio: float) -> str:
     if ratio < 0.5 and ratio > 0:
         return f"1/{1 / ratio:,.0f} of"
     return f"{ratio:.2g} ×"
+
+
+def why_it_fades(cell: str) -> str:
+    """One step back through the cell, and why the gradient fades there or does not (markdown, no
+    user text). rnn_core/reach.py steps back with each cell's own step_back."""
+    if cell == "lstm":
+        return (
+            "**Why it fades less.** One step back, the gradient takes two paths. Through h(s−1) into "
+            "the gates and the candidate, it is multiplied by their W's and their derivatives, as in "
+            "the RNN, and fades the same way. Along the cell state it is only multiplied by the "
+            "forget gate: ∂L(t)/∂s(s−1) = f(s) ⊙ ∂L(t)/∂s(s), no weight matrix and no squashing, so "
+            "where f stays near 1 it reaches far back. Here ∂L(t)/∂h(s) is the gradient at h(s) "
+            "with the cell state s(s) held, the part the trainer's backward pass adds up at h(s).")
+    if cell == "gru":
+        return (
+            "**Why it fades less.** h(s) = z(s) ⊙ h(s−1) + (1 − z(s)) ⊙ n(s), so one step back the "
+            "gradient reaches h(s−1) directly as z(s) ⊙ ∂L(t)/∂h(s), with no weight matrix and no "
+            "squashing, besides the path through the gates and the candidate (multiplied by their "
+            "W's and derivatives, fading as in the RNN). Where the update gate z stays near 1, the "
+            "unit keeps its value and the gradient passes back through it almost whole.")
+    return (
+        "**Why it fades.** One step back, ∂L(t)/∂h(s−1) = Wᵀ [(1 − h(s)²) ⊙ ∂L(t)/∂h(s)]: the "
+        "gradient is multiplied by Wᵀ and by tanh's derivative 1 − h(s)², which is at most 1 (and "
+        "near 0 for a unit saturated at ±1). Unless W makes up for it, that repeats at every step, "
+        "so the gradient shrinks about geometrically: vanishing gradients. (A W that amplifies makes "
+        "it grow instead: exploding gradients, which clipping keeps in check.) The LSTM and the GRU "
+        "(the Train page's Cell) add a path around this.")

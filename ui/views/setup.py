@@ -27,9 +27,9 @@ from ui.session.limits import check_config
 from ui.text import escape_markdown
 
 # The Train page's settings, each a widget keyed by its TrainConfig field.
-SETTING_KEYS = ("lr", "clip", "clip_mode", "hidden", "seq_len", "optimizer", "batch", "dtype", "init", "seed")
-# What a link carries of a TrainConfig: those, and the cell (no widget: a loaded model's LSTM or GRU).
-CONFIG_KEYS = (*SETTING_KEYS, "cell")
+SETTING_KEYS = ("lr", "clip", "clip_mode", "cell", "hidden", "seq_len", "optimizer", "batch", "dtype", "init",
+                "seed")
+CONFIG_KEYS = SETTING_KEYS  # what a link carries of a TrainConfig: every setting's widget
 CHOICES: dict[str, tuple[str, ...]] = {"clip_mode": CLIP_MODES, "optimizer": OPTIMIZERS, "dtype": DTYPES,
                                        "init": INIT_SCHEMES, "cell": CELL_NAMES}
 CORPUS_KEY, PRESET_KEY, PRESENTATION_KEY = "corpus_choice", "preset", "presentation"

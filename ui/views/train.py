@@ -17,7 +17,7 @@ import pandas as pd
 
 from rnn_core.config import TrainConfig
 from rnn_core.model import PARAM_NAMES
-from rnn_core.trainer import Trainer
+from rnn_core.trainer import StepRecord, Trainer
 from rnn_core.units import bits_per_char, nats_per_chunk, uniform_bpc, uniform_loss
 from ui.session.events import Event
 
@@ -51,6 +51,7 @@ class TrainView:
     steps_above_uniform: int = 0       # consecutive steps whose chunk loss was worse than a uniform guess's
     best: tuple[int, float] | None = None  # (step, validation bits/char) of the best weights kept
     param_names: tuple[str, ...] = PARAM_NAMES  # the cell's weights (the RNN's U, W, V, b, c)
+    last_record: StepRecord | None = None  # the latest step's (kept even where the history thins)
 
     @property
     def uniform_loss(self) -> float:
@@ -81,7 +82,7 @@ def read_train_view(trainer: Trainer) -> TrainView:
         config=cfg, smooth_loss=trainer.smooth_loss,
         steps_above_uniform=trainer.steps_above_uniform,
         best=(best.step, trainer.best_val_bpc) if best is not None else None,
-        param_names=trainer.param_names,
+        param_names=trainer.param_names, last_record=trainer.last_record,
     )
 
 
@@ -167,14 +168,19 @@ def clipped_frame(view: TrainView, zoom: StepRange | None = None,
     changed at each step; by norm, where a clipped step scales every entry, the share of the last
     CLIP_WINDOW kept steps whose global norm was scaled down (0 with clipping off)."""
     h = view.history
+    idx = _rows(h["step"], zoom, max_points)
+    return pd.DataFrame({"step": h["step"][idx], "fraction": clipped_fractions(view)[idx]})
+
+
+def clipped_fractions(view: TrainView) -> np.ndarray:
+    """clipped_frame's fraction at every kept step (by norm: of the last CLIP_WINDOW kept steps,
+    the share scaled down; by value, the share of entries changed; off: 0)."""
+    h = view.history
     if view.config.clip_mode == "norm" and len(h["step"]):
         clipped = (h["global_post"] < h["global_pre"]).astype(float)
         counts = np.convolve(clipped, np.ones(CLIP_WINDOW))[: len(clipped)]  # the last CLIP_WINDOW
-        fraction = counts / np.minimum(np.arange(1, len(clipped) + 1), CLIP_WINDOW)
-    else:
-        fraction = h["clipped_fraction"]
-    idx = _rows(h["step"], zoom, max_points)
-    return pd.DataFrame({"step": h["step"][idx], "fraction": fraction[idx]})
+        return counts / np.minimum(np.arange(1, len(clipped) + 1), CLIP_WINDOW)
+    return h["clipped_fraction"]
 
 
 def clipped_title(view: TrainView) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 import streamlit as st
 
+from rnn_core.cells import CELL_NAMES
 from rnn_core.config import BOUNDS, DEFAULT_PRESET, DTYPES, LIVE_SETTINGS, NEEDS_RESET, PRESETS, ConfigError
 from rnn_core.model import INIT_SCHEMES
 from rnn_core.optim import CLIP_MODES, OPTIMIZERS
@@ -37,8 +38,11 @@ LABELS = {
     "hidden": "hidden units H", "seq_len": "sequence length T", "lr": "learning rate",
     "clip": "clip value", "clip_mode": "clipping", "optimizer": "optimizer",
     "batch": "batch streams B", "dtype": "precision", "init": "initialisation", "seed": "seed",
-    "cell": "cell",  # no widget: a loaded model's (an LSTM or GRU), or a preset's (the RNN)
+    "cell": "cell",
 }
+CELL_HELP = ("rnn: the article's h(t) = tanh(U x(t) + W h(t-1) + b). lstm and gru: the gated cells "
+             "the article ends on, whose gradient reaches further back (about 4× and 3× the RNN's "
+             "work per character).")
 
 
 def apply_settings(state: AppState, values: dict[str, Any]) -> str | None:
@@ -69,7 +73,7 @@ def pending_changes(state: AppState) -> list[str]:
     """'hidden units H: 128 → 256' for every setting where the next model differs from this one."""
     current, draft = state.config, state.draft
     return [f"{LABELS[k]}: {_fmt(getattr(current, k))} → {_fmt(getattr(draft, k))}"
-            for k in (*KEYS, "cell") if getattr(current, k) != getattr(draft, k)]
+            for k in KEYS if getattr(current, k) != getattr(draft, k)]
 
 
 def _fmt(value: Any) -> str:
@@ -131,6 +135,8 @@ def hyperparameter_controls(state: AppState) -> dict[str, Any]:
                                format="%g", step=1.0, disabled=clip_mode == "off", **bound)
     with reset_col:
         st.markdown("**Applies on Reset** (a new model)")
+        cell = st.segmented_control("Cell", CELL_NAMES, default=base.cell, key="cell", required=True,
+                                    format_func=str.upper, help=CELL_HELP, **bound)
         a, b = st.columns(2)
         hidden = a.number_input("Hidden units H", *_int_bounds("hidden"), value=base.hidden,
                                 step=16, key="hidden", **bound)
@@ -148,7 +154,8 @@ def hyperparameter_controls(state: AppState) -> dict[str, Any]:
                            help="uniform: U(±1/√fan-in); randn: min-char-rnn's 0.01·N(0,1).")
         seed = a.number_input("Seed", *_int_bounds("seed"), value=base.seed, step=1, key="seed",
                               help="Same seed, same settings: the same run.", **bound)
-    return {"lr": lr, "clip_mode": clip_mode or d.clip_mode, "clip": clip, "hidden": hidden,
+    return {"lr": lr, "clip_mode": clip_mode or d.clip_mode, "clip": clip, "cell": cell or d.cell,
+            "hidden": hidden,
             "seq_len": seq_len, "optimizer": optimizer, "batch": batch, "dtype": dtype,
             "init": init, "seed": seed}
 

@@ -34,22 +34,24 @@ PHASE_KEY, T_KEY, STREAM_KEY = "unrolled_phase", "unrolled_t", "unrolled_stream"
 
 def cell_note(state: AppState) -> str | None:
     """Why the walk cannot show the running model (None: it can). The step-through is the
-    article's RNN's, equation by equation and line by line of rnn_core/model.py; a loaded LSTM or
-    GRU is trained, inspected and sampled, but not walked through (its play is stopped)."""
+    article's RNN's, equation by equation and line by line of rnn_core/model.py; an LSTM or GRU
+    (chosen on the Train page or loaded) is trained, inspected and sampled, but not walked through
+    (its play is stopped)."""
     cell = state.session.read(lambda trainer: trainer.config.cell)
     if cell == "rnn":
         return None
     state.walk.playing = False
-    return (f"The model running now is {CELL_TITLES[cell]} (loaded from a file). This page walks "
+    return (f"The model running now is {CELL_TITLES[cell]}. This page walks "
             "through a step of the article's RNN, its equations and rnn_core's lines, so it is "
             "for the RNN only: the Train, Inspect and Sample pages show this model. The button "
-            "below starts a new RNN with the same settings (the loaded model is then gone: "
-            "download it first to keep it).")
+            "below starts a new RNN with the same settings (this model is then gone: download "
+            "it first to keep it).")
 
 
 def new_rnn(state: AppState) -> None:
     """Button callback: a new RNN with the running model's settings (Reset with cell "rnn")."""
     state.draft = state.draft.replace(cell="rnn")
+    set_widget_values(cell="rnn")  # else the Train page's Cell control would put the old one back
     reset_now(state)
 
 
