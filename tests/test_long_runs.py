@@ -70,6 +70,7 @@ def test_worker_memory_stops_growing_once_its_logs_are_full(monkeypatch: pytest.
     monkeypatch.setattr(worker, "SLICE_S", 0.002)
     monkeypatch.setattr(worker, "REST_S", 0.0)
     monkeypatch.setattr(timeline, "SAMPLE_EVERY_S", 0.0)
+    monkeypatch.setattr(timeline, "EARLY_SAMPLE_EVERY_S", 0.0)
     monkeypatch.setattr(grad_flow, "GRAD_FLOW_EVERY", 1)
     s = TrainingSession(load_builtin("zen"), TINY)
     s.set_sample_settings(SampleSettings(length=4))

@@ -4,6 +4,7 @@ timeline and the throughput, on their own and through the worker."""
 from __future__ import annotations
 
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -134,3 +135,25 @@ def test_throughput_needs_two_marks_and_measures_the_rate(trainer: Trainer) -> N
     assert chars_per_s == pytest.approx(steps_per_s * trainer.streams * trainer.config.seq_len)
     rate.clear()
     assert rate.rate() is None and len(rate) == 0
+
+
+def test_the_timeline_samples_every_second_early_in_training_then_every_two(
+        trainer: Trainer, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = [100.0]
+    monkeypatch.setattr(timeline_module, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    line = timeline_module.SampleTimeline()
+    line.new_model(trainer.corpus.vocab)
+    taken = []
+    for now in (100.0, 100.5, 101.0, 101.5, 102.0):  # the first seconds of training
+        trainer.step()
+        clock[0] = now
+        line.maybe_take(trainer)
+        taken.append(len(line))
+    assert taken == [1, 1, 2, 2, 3]
+    monkeypatch.setattr(timeline_module, "EARLY_S", trainer.train_time)  # training is past them now
+    for now in (103.0, 104.0):
+        trainer.step()
+        clock[0] = now
+        line.maybe_take(trainer)
+        taken.append(len(line))
+    assert taken[-2:] == [3, 4]

@@ -1,7 +1,8 @@
 """Measure the app in a real browser: time to recognisable words, click latency, server CPU per
 refresh. Not a test (timings on a shared machine make poor assertions); run it by hand:
 
-    python -m tests.e2e.measure
+    python -m tests.e2e.measure             # every figure, once
+    python -m tests.e2e.measure --words 5   # time to words only, 5 fresh sessions, 1920×1080
 
 It starts its own server and prints one line per figure.
 """
@@ -108,7 +109,32 @@ def set_refresh(page: Page, label: str) -> None:
     wait_for_app(page)
 
 
+def words_runs(runs: int) -> None:
+    """Time to words `runs` times, each in a fresh session (a new model) at 1920×1080."""
+    words = dictionary()
+    with server_process() as (url, _), sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        times = []
+        for i in range(runs):
+            context = browser.new_context(viewport={"width": 1920, "height": 1080})
+            page = context.new_page()
+            page.goto(url)
+            wait_for_app(page)
+            time.sleep(2)  # settled, as a speaker's page is before Play
+            seconds, step, text = time_to_words(page, words)
+            times.append(seconds)
+            say(f"run {i + 1}: words {seconds:.1f} s after Play (step {step}): "
+                + " ".join(text.split())[:100])
+            context.close()
+        say(f"time to recognisable words: median {statistics.median(times):.1f} s over {runs} runs "
+            f"({', '.join(f'{t:.1f}' for t in times)})")
+        browser.close()
+
+
 def main() -> None:
+    if "--words" in sys.argv:  # python -m tests.e2e.measure --words 5
+        words_runs(int(sys.argv[sys.argv.index("--words") + 1]))
+        return
     words = dictionary()
     with server_process() as (url, proc), sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
