@@ -9,6 +9,7 @@ It starts its own server and prints one line per figure.
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import statistics
@@ -132,8 +133,12 @@ def words_runs(runs: int) -> None:
 
 
 def main() -> None:
-    if "--words" in sys.argv:  # python -m tests.e2e.measure --words 5
-        words_runs(int(sys.argv[sys.argv.index("--words") + 1]))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--words", type=int, metavar="N",
+                        help="only the time to words, over N fresh sessions at 1920x1080")
+    args = parser.parse_args()
+    if args.words:
+        words_runs(args.words)
         return
     words = dictionary()
     with server_process() as (url, proc), sync_playwright() as pw:
