@@ -16,7 +16,8 @@ RUN_COLORS = ("#0072b2", "#d55e00", "#009e73")  # Okabe-Ito: blue, vermillion, g
 HEIGHT = 240  # four charts a row, and the samples below them, on a 1920×1080 screen
 PRESENTATION_HEIGHT = 300  # two a row, in presentation mode's larger type
 X_AXES = {
-    "chars_seen": ("characters read", {"format": "~s"}),
+    # Vega formats the ticks with the domain's SI prefix: 0 read "0k".
+    "chars_seen": ("characters read", {"format": "~s", "labelExpr": "datum.value === 0 ? '0' : datum.label"}),
     "time": ("seconds of training (each run's own)", {"format": "~r"}),  # "~g" read 2e+1
 }
 
