@@ -47,6 +47,13 @@ def nothing_happens(page: Page, step: int) -> None:
     assert step_of(page) == step
 
 
+def pause_listens(page: Page) -> None:
+    """Until Pause is drawn enabled (a disabled button's shortcut does not listen, and the status
+    line says "Training" before the rest of the page's run has drawn) and the run is over."""
+    expect(page.locator('.st-key-pause[data-stale="false"] button').first).to_be_enabled(timeout=TIMEOUT_MS)
+    wait_for_app(page)
+
+
 def tooltip(page: Page, key: str, attempts: int = 10) -> str:
     """The tooltip of the sidebar button `key`. Hovered again until it shows: while training, a
     refresh can redraw the button under the pointer, and the tooltip opens only on a new hover."""
@@ -106,6 +113,7 @@ def test_space_right_and_n_drive_training_but_not_while_typing(new_page: Callabl
     # Pause's tooltip too, now it is enabled
     assert "key Space" in tooltip(page, "pause")
     page.mouse.move(900, 900)
+    pause_listens(page)
     press_key(page, "Space")
     wait_for_status(page, "Paused")
     step = step_of(page)
@@ -151,6 +159,7 @@ def test_on_the_unrolled_page_the_arrows_walk_the_phases_not_the_trainer(new_pag
     page.mouse.move(900, 900)
     press_key(page, "Space")  # Space is still Play
     wait_for_status(page, "Training")
+    pause_listens(page)
     press_key(page, "Space")
     wait_for_status(page, "Paused")
     assert_no_exception(page)
