@@ -14,6 +14,7 @@ from rnn_core.config import ConfigError
 from rnn_core.corpus import BUILTINS, DEFAULT_CORPUS, Corpus, CorpusError, corpus_from_bytes
 from ui.state import AppState, builtin_corpus, set_widget_values, widget_value
 from ui.views.setup import CORPUS_KEY, corpus_label
+from ui.widgets.attempt import attempt
 
 UPLOAD_LIMIT_MB = 2  # per file; the browser refuses bigger files, and so does propose_upload
 UPLOAD_CHOICE = "upload"
@@ -97,14 +98,8 @@ def confirm_corpus(state: AppState) -> None:
     corpus = state.pending_corpus
     if corpus is None:
         return
-    try:
-        state.session.reset(config=state.draft, corpus=corpus)
-    except (CorpusError, ConfigError, ValueError) as exc:
-        state.notice = f"Could not switch to this text: {exc}"
-        return
-    except Exception:  # a bug, not the user's input: log it, keep the current model
-        log.exception("reset with a new corpus failed")
-        state.notice = "Could not switch to this text (an internal error; the details are in the server log)."
+    if not attempt(state, lambda: state.session.reset(config=state.draft, corpus=corpus),
+                   "Could not switch to this text"):
         return
     state.pending_corpus = None
     state.corpus_choice = current_choice(state)

@@ -4,18 +4,13 @@ text changes or the user is done with it. The lessons themselves are data (ui/vi
 
 from __future__ import annotations
 
-import logging
-
 import streamlit as st
 
-from rnn_core.config import ConfigError
-from rnn_core.corpus import CorpusError
 from ui.state import AppState, builtin_corpus, set_widget_values
 from ui.views.lessons import BY_KEY, LESSONS, Lesson
 from ui.views.setup import Setup
+from ui.widgets.attempt import attempt
 from ui.widgets.corpus_flow import is_builtin
-
-log = logging.getLogger(__name__)
 
 
 def open_setup(state: AppState, setup: Setup) -> None:
@@ -29,16 +24,8 @@ def open_setup(state: AppState, setup: Setup) -> None:
 
 def pick_lesson(state: AppState, key: str) -> None:
     """Button callback: the lesson's setup, a new model (paused), and its note shown."""
-    try:
-        open_setup(state, BY_KEY[key].setup)
-    except (CorpusError, ConfigError, ValueError) as exc:
-        state.notice = f"Could not set up this lesson: {exc}"
-        return
-    except Exception:  # a bug, not the user's input: log it, keep the current model
-        log.exception("lesson setup failed")
-        state.notice = "Could not set up this lesson (an internal error; the details are in the server log)."
-        return
-    state.lesson = key
+    if attempt(state, lambda: open_setup(state, BY_KEY[key].setup), "Could not set up this lesson"):
+        state.lesson = key
 
 
 def done_with_lesson(state: AppState) -> None:

@@ -13,7 +13,6 @@ lesson, a link, a loaded model), never through their defaults.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import streamlit as st
@@ -26,13 +25,13 @@ from ui.session.limits import check_config
 from ui.state import AppState, set_widget_values, widget_value
 from ui.views.setup import PRESET_KEY
 from ui.views.setup import SETTING_KEYS as KEYS
+from ui.widgets.attempt import attempt
 
 # The Train page's settings (KEYS), each a widget keyed by its TrainConfig field. Live ones go to
 # the running model at once (rnn_core.config.LIVE_SETTINGS), the others wait for Reset.
 LIVE = tuple(k for k in KEYS if k in LIVE_SETTINGS)
 ON_RESET = tuple(k for k in KEYS if k in NEEDS_RESET)
 
-log = logging.getLogger(__name__)
 
 LABELS = {
     "hidden": "hidden units H", "seq_len": "sequence length T", "lr": "learning rate",
@@ -93,13 +92,7 @@ def choose_preset(state: AppState) -> None:
 
 def reset_now(state: AppState) -> None:
     """Button callback: a new model from the draft (the sidebar's Reset does the same)."""
-    try:
-        state.session.reset(config=state.draft)
-    except ValueError as exc:  # CorpusError, ConfigError: keep the current model
-        state.notice = str(exc)
-    except Exception:  # a bug, not the user's input: log it, keep the current model
-        log.exception("reset failed")
-        state.notice = "Reset failed (an internal error; the details are in the server log)."
+    attempt(state, lambda: state.session.reset(config=state.draft), "", failed="Reset failed")
 
 
 def _show_draft(state: AppState) -> None:
