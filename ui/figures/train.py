@@ -52,6 +52,14 @@ def _step_x(zoom: StepRange | None) -> dict:
     return x
 
 
+def _top_legend(style: ChartStyle, columns: int) -> dict:
+    """A legend above the plot. Vega does not wrap a legend: in one row the loss chart's ran past
+    the chart's edge at 1366 px ("unifor…", the gradient chart's U…c cut off), so the normal style
+    lays it out in `columns`. Presentation mode's is one row: it is made for 1920×1080, where it
+    fits, and every pixel of height counts there."""
+    return {"orient": "top"} if style is not NORMAL else {"orient": "top", "columns": columns}
+
+
 def _scale(domain: tuple[str, ...], values: list) -> dict:
     return {"domain": list(domain), "range": values}
 
@@ -110,7 +118,7 @@ def loss_spec(points: pd.DataFrame, events: pd.DataFrame, y_title: str,
                {"field": "step", "type": "quantitative", "format": ","},
                {"field": "value", "type": "quantitative", "format": ".3f"}]
     color = {"field": "series", "type": "nominal", "title": None, "sort": series,
-             "scale": _scale(LOSS_SERIES, list(LOSS_COLORS)), "legend": {"orient": "top"}}
+             "scale": _scale(LOSS_SERIES, list(LOSS_COLORS)), "legend": _top_legend(style, columns=2)}
     lines = {
         "transform": [_one_of("series", (LOSS_SERIES[0], LOSS_SERIES[1], LOSS_SERIES[3]))],
         "mark": {"type": "line"},
@@ -154,7 +162,7 @@ def grad_norm_spec(points: pd.DataFrame, events: pd.DataFrame, clip: float | Non
     y = {"field": "norm", "type": "quantitative", "title": "gradient norm ‖dL/dθ‖",
          "scale": {"type": "log"}, "axis": {"format": "~g"}}
     color = {"field": "line", "type": "nominal", "title": None, "sort": lines,
-             "scale": _scale(tuple(lines), colors), "legend": {"orient": "top"}}
+             "scale": _scale(tuple(lines), colors), "legend": _top_legend(style, columns=4)}
     tooltip = [{"field": "parameter", "type": "nominal"}, {"field": "stage", "type": "nominal"},
                {"field": "step", "type": "quantitative", "format": ","},
                {"field": "norm", "type": "quantitative", "format": ".3g"}]
