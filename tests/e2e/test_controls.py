@@ -86,6 +86,20 @@ def the_link(page: Page) -> str:
     return page.locator(".st-key-setup_link code").inner_text().strip()
 
 
+def copy_link(page: Page, attempts: int = 10) -> None:
+    """Click the link box's own copy button. It shows only while the pointer is over the code, and
+    a rerun can redraw the box under the pointer: hover again until the click lands."""
+    for _ in range(attempts):
+        page.locator(".st-key-setup_link pre").first.hover()
+        try:
+            copy = page.locator('.st-key-setup_link button[aria-label="Copy to clipboard"]').first
+            copy.click(timeout=3_000)
+            return
+        except PlaywrightError:
+            page.mouse.move(900, 900)
+    raise AssertionError(f"the link's copy button did not take a click after {attempts} hovers")
+
+
 def path_of(link: str) -> str:
     """The link's page and query (new_page opens it on the test server)."""
     parts = urlsplit(link)
@@ -195,8 +209,7 @@ def test_a_link_opens_the_same_setup_and_steps_to_the_same_weights(new_page: Cal
     # Copied by the code box's own button (Streamlit's, no outside script).
     parts = urlsplit(a.url)
     a.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=f"{parts.scheme}://{parts.netloc}")
-    a.locator(".st-key-setup_link").hover()
-    a.locator('.st-key-setup_link button[aria-label="Copy to clipboard"]').click()
+    copy_link(a)
     assert a.evaluate("navigator.clipboard.readText()") == link
     assert parse_qs(urlsplit(link).query) == {"corpus_choice": [corpus_label("zen")], "seed": ["7"],
                                               "hidden": ["48"], "batch": ["3"]}
