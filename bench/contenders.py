@@ -149,6 +149,45 @@ class TorchCell:
         return T * B
 
 
+class Products:
+    """The matrix products of one fast-preset step of a cell and nothing else: T products
+    h(t-1) @ W^T forward and T - 1 products dz(t) @ W backward ((4H or 3H or H) × H: all gates in
+    one), the weight gradient sum_t dz(t) h(t-1)^T in one product, and the output layer's three
+    (V h, dV, V^T dy over all T). Random float32 arrays of the step's shapes (B=32, H=128, T=25,
+    the corpus's K). What OpenBLAS through NumPy takes for a step with no elementwise work at all:
+    a floor under any NumPy implementation of it."""
+
+    def __init__(self, cell: str, seed: int = 0) -> None:
+        from rnn_core.cells import get
+
+        fast = PRESETS["fast"]
+        B, T, H, K = fast.batch, fast.seq_len, fast.hidden, len(load_builtin(CORPUS).vocab)
+        shapes = get(cell).param_shapes(H, K)
+        GH = sum(shape[0] for name, shape in shapes.items() if name[0] == "W")  # H, 3H or 4H
+        rng = np.random.default_rng(seed)
+
+        def rand(*shape: int) -> np.ndarray:
+            return rng.standard_normal(shape).astype(np.float32) * 0.01
+
+        self.T, self.B = T, B
+        self.h, self.WT, self.z = rand(B, H), rand(H, GH), rand(B, GH)            # forward, per t
+        self.W, self.dh = np.ascontiguousarray(self.WT.T), rand(B, H)               # backward, per t
+        self.dZ, self.hs, self.dW = rand(T * B, GH), rand(T * B, H), rand(GH, H)    # dW, once
+        self.VT, self.o, self.dV = rand(H, K), rand(T * B, K), rand(K, H)           # output layer
+        self.V, self.dhs = np.ascontiguousarray(self.VT.T), rand(T * B, H)
+
+    def step(self) -> int:
+        for _ in range(self.T):
+            self.h.dot(self.WT, out=self.z)
+        for _ in range(self.T - 1):
+            self.z.dot(self.W, out=self.dh)
+        np.dot(self.dZ.T, self.hs, out=self.dW)
+        np.dot(self.hs, self.VT, out=self.o)
+        np.dot(self.o.T, self.hs, out=self.dV)
+        np.dot(self.o, self.V, out=self.dhs)
+        return self.T * self.B
+
+
 class Bare:
     """bench/bare.py's lean trainer (no statistics, rollback or history) on the same text."""
 
@@ -183,13 +222,16 @@ def make(name: str, seed: int = 0, threads: int = 1):
         return TorchRNN(32, seed, threads)
     if name in ("fast_lstm", "fast_gru"):
         return Project(PRESETS["fast"].replace(seed=seed, cell=name.removeprefix("fast_")))
+    if name.startswith("products_"):
+        return Products(name.removeprefix("products_"), seed)
     if name.startswith("torch_fast_"):
         return TorchCell(name.removeprefix("torch_fast_"), seed, threads)
     raise ValueError(f"unknown contender {name!r}; choose one of {', '.join(NAMES)}")
 
 
 NAMES = ("minchar", "exact", "batched32", "fast", "bare_b1", "bare_b32", "torch_b1", "torch_b32",
-         "fast_lstm", "fast_gru", "torch_fast_rnn", "torch_fast_lstm", "torch_fast_gru")
+         "fast_lstm", "fast_gru", "torch_fast_rnn", "torch_fast_lstm", "torch_fast_gru",
+         "products_rnn", "products_lstm", "products_gru")
 DESCRIPTIONS = {
     "minchar": "min-char-rnn loop (bench/minchar.py): B=1, float64, one-hot matmuls, Adagrad",
     "exact": "rnn_core exact mode: TrainConfig() = B=1, float64, Adagrad lr 0.1",
@@ -204,4 +246,6 @@ DESCRIPTIONS = {
     "torch_fast_rnn": "PyTorch CPU nn.RNN with the fast preset's training (TorchCell)",
     "torch_fast_lstm": "PyTorch CPU nn.LSTM with the fast preset's training (TorchCell)",
     "torch_fast_gru": "PyTorch CPU nn.GRU with the fast preset's training (TorchCell)",
+    **{f"products_{c}": f"the matrix products alone of one fast-preset {c.upper()} step (Products): "
+                        "a floor under NumPy" for c in ("rnn", "lstm", "gru")},
 }

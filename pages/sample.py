@@ -30,8 +30,9 @@ seed_text = c1.text_input("Seed text", value="", key="seed_text", max_chars=500,
                           help="Fed through the network first to warm up its hidden state. Empty: a "
                                "random first character.")
 length = c2.slider("Length", 10, sd.MAX_LENGTH, 200, step=10, key="sample_length")
-temperature = c3.slider("Temperature", 0.05, 2.0, 1.0, step=0.05, key="temperature",
-                        help="Below 1: safer, more repetitive; above 1: more adventurous.")
+temperature = c3.slider("Temperature", 0.05, 2.0, sd.DEFAULT_TEMPERATURE, step=0.05, key="temperature",
+                        help="Below 1: safer, more repetitive; above 1: more adventurous; 1: the "
+                             "model's own probabilities, as min-char-rnn samples.")
 c4, c5, c6, c7 = st.columns([3, 2, 2, 2], vertical_alignment="bottom")
 mode = c4.radio("Pick each character", ["sampled", "greedy (most likely)"], horizontal=True,
                 key="sample_mode")

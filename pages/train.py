@@ -11,6 +11,7 @@ from ui.text import format_count
 from ui.views.explain import clipping_text, explain_numbers, inside_text, loss_text, sample_text
 from ui.views.grad_flow import read_reach
 from ui.views.recovery import overfitting_message, view_overfitting, worse_than_guessing
+from ui.views.sample import sample_how
 from ui.views.train import (
     clip_threshold,
     clipped_frame,
@@ -122,8 +123,9 @@ def live_view() -> None:
             explanation("explain_inside", inside_text(numbers, short=present))
     with right:
         latest = state.session.timeline_items()[-1:]
+        drawn = sample_how(state.session.sample_settings, short=True)
         st.markdown("**Sample** from the current weights"
-                    + (f" (step {latest[0].step:,})" if latest else ""))
+                    + (f" (step {latest[0].step:,}, {drawn})" if latest else f" ({drawn})"))
         if numbers:
             explanation("explain_sample", sample_text(numbers, short=present))
         with st.container(key="periodic_sample"):

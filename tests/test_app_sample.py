@@ -9,6 +9,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.inspect_support import charts, plotly_array, z_shape
+from ui.session.timeline import DEFAULT_TEMPERATURE, SampleSettings
+from ui.views import sample as sd
 from ui.views.sample import DISPLAY_TOP, WINDOW
 
 
@@ -51,6 +53,9 @@ def test_controls_have_their_keys(app: AppTest):
                       ("number_input", "timeline_every"), ("button", "timeline_apply")):
         assert getattr(app, kind)(key=key) is not None
     assert "Press **Sample**" in app.info[0].value
+    # One default for a draw here and for the timeline's samples (on the Train page too).
+    assert app.slider(key="temperature").value == SampleSettings().temperature == DEFAULT_TEMPERATURE
+    assert "temperature 0.7" in sd.describe_settings(SampleSettings())
 
 
 def test_sample_uses_only_the_vocabulary(sample_page: AppTest):
@@ -125,6 +130,10 @@ def test_timeline_restarts_with_the_chosen_settings(sample_page: AppTest):
     assert "step 2 · " in at.html[-1].value
     captions = " ".join(c.value for c in at.caption)
     assert "About every 1,000 steps" in captions and "temperature 0.5" in captions
+    at.switch_page("pages/train.py").run()  # the Train page's sample says how it is drawn
+    header = "**Sample** from the current weights (step 2, temperature 0.5)"
+    assert any(header in m.value for m in at.markdown)
+    at.switch_page(PAGE).run()
     at.text_input(key="seed_text").set_value("☃")
     at.button(key="timeline_apply").click().run()
     assert "Cannot use these settings" in at.error[0].value

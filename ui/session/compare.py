@@ -36,7 +36,7 @@ VAL_EVERY = 50
 VAL_CHARS = 5_000
 # ... and takes a sample from each run at the same steps, with the same settings and random seed:
 # the samples differ only in what the runs have learnt from the same characters.
-SAMPLE = SampleSettings(length=200, temperature=1.0, rng_seed=0)
+SAMPLE = SampleSettings(length=200, rng_seed=0)
 
 CELL_LABELS = {"rnn": "RNN", "lstm": "LSTM", "gru": "GRU"}
 # Each optimizer at a learning rate that suits it, or the comparison would be of learning rates.

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from rnn_core.sampling import sample
-from ui.session.timeline import SampleSettings, TimelineSample
+from ui.session.timeline import DEFAULT_TEMPERATURE, SampleSettings, TimelineSample
 from ui.session.worker import TrainingSession
 from ui.text import visible_char
 from ui.views.weights import read_params
@@ -37,7 +37,7 @@ def fresh_seed() -> int:
 class SampleRequest:
     seed_text: str = ""
     length: int = 200
-    temperature: float = 1.0
+    temperature: float = DEFAULT_TEMPERATURE
     top_k: int = 0            # 0: all characters
     greedy: bool = False
     rng_seed: int = 0
@@ -85,11 +85,18 @@ def generate(session: TrainingSession, req: SampleRequest) -> SampleResult:
     )
 
 
+def sample_how(s: SampleSettings, short: bool = False) -> str:
+    """How the timeline's samples pick each character: "temperature 0.7, top-k all" (`short`: no
+    top-k when it is all), or "greedy"."""
+    if s.greedy:
+        return "greedy"
+    return f"temperature {s.temperature:g}" + (f", top-k {s.top_k or 'all'}" if s.top_k or not short else "")
+
+
 def describe_settings(s: SampleSettings) -> str:
     """The timeline's settings in words (without the seed text, which is user text)."""
     when = f"About every {s.every_steps:,} steps" if s.every_steps else "Every few seconds"
-    how = "greedy" if s.greedy else f"temperature {s.temperature:g}, top-k {s.top_k or 'all'}"
-    return f"{when} · {s.length:,} characters · {how} · random seed {s.rng_seed}"
+    return f"{when} · {s.length:,} characters · {sample_how(s)} · random seed {s.rng_seed}"
 
 
 def describe_draw(req: SampleRequest) -> str:
