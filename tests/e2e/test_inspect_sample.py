@@ -153,15 +153,17 @@ def test_sampling_writes_only_corpus_characters(new_page, vocab: str):
     page.locator(".st-key-sample_length [data-testid='stSliderThumbValue']").filter(has_text="80").wait_for()
     page.wait_for_timeout(600)  # the slider sends its value after a short debounce, then reruns
     wait_for_app(page)
-    texts = []
+    texts = [""]
     for _ in range(2):  # each press a new draw (the seed is not pinned)
         page.locator(".st-key-sample_button button").click()
-        page.wait_for_function("() => document.querySelector('.st-key-sample_output .generated')"
-                               "?.textContent.length >= 80")
+        # Typed out in growing prefixes: wait for the whole of the new text (not the last draw's).
+        page.wait_for_function("prev => { const t = document.querySelector('.st-key-sample_output "
+                               ".generated')?.textContent; return t && t.length >= 80 && t !== prev; }",
+                               arg=texts[-1])
         wait_for_app(page)
         assert_no_exception(page)
         texts.append(page.locator(".st-key-sample_output .generated").evaluate("el => el.textContent"))
-    assert texts[0] != texts[1]
+    assert texts[1] != texts[2]
     text = texts[-1]
     assert len(text) == 80
     assert set(text) <= set(vocab), set(text) - set(vocab)

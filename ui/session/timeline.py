@@ -20,7 +20,7 @@ EARLY_SAMPLE_EVERY_S, EARLY_S = 1.0, 30.0
 SAMPLE_LENGTH = 200
 # Samples are drawn from softmax(o / 0.7) unless the user picks another temperature: below 1 the
 # likelier characters gain, so the first words show at about half the steps (fast preset,
-# python-docs, seeds 0-2: at 900-1,050 steps, against 1,800-2,200 at temperature 1; 600-1,000 at
+# python-docs, seeds 0-2: at 900-1,050 steps, against 1,800-2,200 at temperature 1; 650-1,000 at
 # 0.6 but repetitive later on). min-char-rnn itself samples at 1.
 DEFAULT_TEMPERATURE = 0.7
 SAMPLE_TIMELINE_CAP = 200  # samples kept per session
