@@ -57,12 +57,14 @@ class Project:
         return bpc
 
 
-class TorchRNN:
-    """PyTorch CPU: nn.RNN (tanh) on one-hot inputs + nn.Linear, cross-entropy summed over the
-    chunk and averaged over streams, clip_grad_value_(5), Adagrad(lr 0.1), float32. B streams over
-    B equal segments with carried (detached) hidden states, as the Trainer does."""
+class TorchLoop:
+    """PyTorch CPU training as the Trainer does it: nn.RNN (tanh) / nn.LSTM / nn.GRU on one-hot
+    inputs + nn.Linear, float32, B streams over B equal segments of the training text, T characters
+    a step, cross-entropy summed over the chunk and averaged over streams, the state (an LSTM's h
+    and c) carried, detached, from chunk to chunk. Subclasses pick the sizes, optimizer and
+    clipping."""
 
-    def __init__(self, batch: int, seed: int = 0, threads: int = 1) -> None:
+    def __init__(self, cell: str, batch: int, T: int, H: int, seed: int, threads: int) -> None:
         import torch
 
         torch.set_num_threads(threads)
@@ -71,64 +73,20 @@ class TorchRNN:
         corpus = load_builtin(CORPUS)
         split = Trainer(corpus, TrainConfig(val_every=0))
         data = torch.as_tensor(split.train_data, dtype=torch.long)
-        self.B, self.T, self.K = batch, SEQ_LEN, len(corpus.vocab)
+        self.B, self.T, self.K = batch, T, len(corpus.vocab)
         self.L = len(data) // batch
         self.segments = data[: batch * self.L].reshape(batch, self.L)
-        self.rnn = torch.nn.RNN(self.K, HIDDEN, nonlinearity="tanh")
-        self.out = torch.nn.Linear(HIDDEN, self.K)
-        self.params = [*self.rnn.parameters(), *self.out.parameters()]
-        self.opt = torch.optim.Adagrad(self.params, lr=0.1)
-        self.h = torch.zeros(1, batch, HIDDEN)
-        self.p, self.n = 0, 0
-
-    def step(self) -> int:
-        torch, T, K, B = self.torch, self.T, self.K, self.B
-        if self.n == 0 or self.p + T + 1 >= self.L:
-            self.p, self.h = 0, torch.zeros_like(self.h)
-        x = self.segments[:, self.p : self.p + T].T               # (T, B)
-        y = self.segments[:, self.p + 1 : self.p + T + 1].T       # (T, B)
-        hs, h_last = self.rnn(torch.nn.functional.one_hot(x, K).float(), self.h)
-        logits = self.out(hs)                                     # (T, B, K)
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, K), y.reshape(-1), reduction="sum") / B
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_value_(self.params, 5.0)
-        self.opt.step()
-        self.h = h_last.detach()
-        self.p += T
-        self.n += 1
-        return T * B
-
-
-class TorchCell:
-    """PyTorch CPU nn.RNN / nn.LSTM / nn.GRU with the fast preset's training: B streams of T = 25
-    characters, hidden 128, float32, one-hot inputs + nn.Linear, cross-entropy summed over the
-    chunk and averaged over streams, clipping by global norm at 20, Adam (lr 2e-3); the state
-    (an LSTM's h and c) carried, detached, between chunks as the Trainer carries it."""
-
-    def __init__(self, cell: str, seed: int = 0, threads: int = 1) -> None:
-        import torch
-
-        torch.set_num_threads(threads)
-        torch.manual_seed(seed)
-        self.torch = torch
-        fast = PRESETS["fast"]
-        corpus = load_builtin(CORPUS)
-        split = Trainer(corpus, TrainConfig(val_every=0))
-        data = torch.as_tensor(split.train_data, dtype=torch.long)
-        self.B, self.T, self.K, H = fast.batch, fast.seq_len, len(corpus.vocab), fast.hidden
-        self.L = len(data) // self.B
-        self.segments = data[: self.B * self.L].reshape(self.B, self.L)
         extra = {"nonlinearity": "tanh"} if cell == "rnn" else {}
         self.net = getattr(torch.nn, cell.upper())(self.K, H, **extra)  # nn.RNN, nn.LSTM, nn.GRU
         self.out = torch.nn.Linear(H, self.K)
         self.params = [*self.net.parameters(), *self.out.parameters()]
-        self.opt = torch.optim.Adam(self.params, lr=fast.lr)
-        self.clip = fast.clip
-        zeros = torch.zeros(1, self.B, H)
+        zeros = torch.zeros(1, batch, H)
         self.zero_state = (zeros, zeros.clone()) if cell == "lstm" else zeros
         self.state = self.zero_state
         self.p, self.n = 0, 0
+
+    def clip_gradients(self) -> None:
+        raise NotImplementedError
 
     def step(self) -> int:
         torch, T, K, B = self.torch, self.T, self.K, self.B
@@ -141,12 +99,38 @@ class TorchCell:
         loss = torch.nn.functional.cross_entropy(logits.reshape(-1, K), y.reshape(-1), reduction="sum") / B
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.params, self.clip)
+        self.clip_gradients()
         self.opt.step()
         self.state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
         self.p += T
         self.n += 1
         return T * B
+
+
+class TorchRNN(TorchLoop):
+    """PyTorch CPU nn.RNN at min-char-rnn's sizes (hidden 100, T = 25), clip_grad_value_(5),
+    Adagrad(lr 0.1), B streams."""
+
+    def __init__(self, batch: int, seed: int = 0, threads: int = 1) -> None:
+        super().__init__("rnn", batch, SEQ_LEN, HIDDEN, seed, threads)
+        self.opt = self.torch.optim.Adagrad(self.params, lr=0.1)
+
+    def clip_gradients(self) -> None:
+        self.torch.nn.utils.clip_grad_value_(self.params, 5.0)
+
+
+class TorchCell(TorchLoop):
+    """PyTorch CPU nn.RNN / nn.LSTM / nn.GRU with the fast preset's training: 32 streams of T = 25
+    characters, hidden 128, clipping by global norm at 20, Adam (lr 2e-3)."""
+
+    def __init__(self, cell: str, seed: int = 0, threads: int = 1) -> None:
+        fast = PRESETS["fast"]
+        super().__init__(cell, fast.batch, fast.seq_len, fast.hidden, seed, threads)
+        self.opt = self.torch.optim.Adam(self.params, lr=fast.lr)
+        self.clip = fast.clip
+
+    def clip_gradients(self) -> None:
+        self.torch.nn.utils.clip_grad_norm_(self.params, self.clip)
 
 
 class Products:
