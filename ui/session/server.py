@@ -23,10 +23,10 @@ TRAIN_PARALLEL = max(1, int(os.environ.get("UNROLLED_TRAIN_PARALLEL", "1")))
 # Streamlit's gc.collect(2) after every script run is off (.streamlit/config.toml: it took half the
 # server's time), so the cyclic garbage a dropped session leaves is collected here instead.
 GC_EVERY_S = float(os.environ.get("UNROLLED_GC_EVERY_S", "30"))
+STEP_ASIDE_S = 1.0  # the longest a worker waits for script runs (a stuck run never stops training)
 # Threads Streamlit's server keeps in pools and reuses: anyio's workers (prunes idle ones only when
 # it next hands out work) and asyncio's default executor (never shrinks). Their number follows the
 # busiest moment so far, not the sessions open now, so leak checks leave them out.
-STEP_ASIDE_S = 1.0  # the longest a worker waits for script runs (a stuck run never stops training)
 POOLED_THREAD_PREFIXES = ("AnyIO worker thread", "ThreadPoolExecutor-")
 
 
@@ -40,6 +40,7 @@ class Server:
         self._turn_waiters: set[int] = set()  # idents of workers waiting for a turn (atomic set ops)
         self._collector: threading.Thread | None = None
         self._interactive = 0  # full script runs (a click's, a page's) in progress, all sessions
+        self._no_run = threading.Condition(self._lock)  # notified when the last of them ends
 
     # --- training slots ---------------------------------------------------------------------
 
@@ -89,15 +90,16 @@ class Server:
         finally:
             with self._lock:
                 self._interactive -= 1
+                if not self._interactive:
+                    self._no_run.notify_all()
 
     def interactive_now(self) -> bool:
         return self._interactive > 0
 
     def step_aside(self) -> None:
         """Wait while a full script run is in progress, STEP_ASIDE_S at most."""
-        end = time.monotonic() + STEP_ASIDE_S
-        while self._interactive > 0 and time.monotonic() < end:
-            time.sleep(0.005)
+        with self._no_run:
+            self._no_run.wait_for(lambda: not self._interactive, timeout=STEP_ASIDE_S)
 
     # --- census -----------------------------------------------------------------------------
 
@@ -144,4 +146,3 @@ def server_threads() -> tuple[int, int]:
 
 
 SERVER = Server()
-
