@@ -115,7 +115,8 @@ def compare_controls(state: AppState) -> None:
     comparison = state.session.comparison
     vary = comparison.vary if comparison is not None else _chosen()[0]
     budget = comparison.budget if comparison is not None else _chosen()[1]
-    left, middle, right = st.columns([4, 3, 3], vertical_alignment="bottom")
+    # 5 parts of 11: at 1366×768 the four choices fit in one row (at 4 of 10 "hidden size" was cut)
+    left, middle, right = st.columns([5, 3, 3], vertical_alignment="bottom")
     left.segmented_control(
         "The runs differ in", VARIATIONS, default=vary, key=VARY_KEY, required=True,
         on_change=choose_vary, args=(state,),
