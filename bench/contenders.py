@@ -172,6 +172,32 @@ class Products:
         return self.T * self.B
 
 
+class Floor(Products):
+    """Products, plus the step's transcendental functions, each in one NumPy call per time step
+    over all streams: tanh of every gate's pre-activation (B, G*H) (a sigmoid is a halved tanh)
+    and, for the LSTM, tanh(s(t)) (B, H); exp of the T*B logits (T*B, K) once. Every NumPy
+    implementation of the step computes at least these, so this is a firmer floor than Products:
+    nothing else (no multiply, add, derivative, scatter, optimizer, clipping) is in it."""
+
+    def __init__(self, cell: str, seed: int = 0) -> None:
+        super().__init__(cell, seed)
+        rng = np.random.default_rng(seed + 1)
+        # Inputs of the sizes a trained step sees (tanh's and exp's speed can depend on the value).
+        self.pre = rng.standard_normal(self.z.shape).astype(np.float32)           # (B, G*H)
+        self.s = rng.standard_normal(self.h.shape).astype(np.float32) if cell == "lstm" else None
+        self.logits = (rng.standard_normal(self.o.shape) * 3).astype(np.float32)  # (T*B, K)
+        self.out = [np.empty_like(a) for a in (self.pre, self.h, self.logits)]
+
+    def step(self) -> int:
+        n = super().step()
+        for _ in range(self.T):
+            np.tanh(self.pre, out=self.out[0])
+            if self.s is not None:
+                np.tanh(self.s, out=self.out[1])
+        np.exp(self.logits, out=self.out[2])
+        return n
+
+
 class Bare:
     """bench/bare.py's lean trainer (no statistics, rollback or history) on the same text."""
 
@@ -208,6 +234,8 @@ def make(name: str, seed: int = 0, threads: int = 1):
         return Project(PRESETS["fast"].replace(seed=seed, cell=name.removeprefix("fast_")))
     if name.startswith("products_"):
         return Products(name.removeprefix("products_"), seed)
+    if name.startswith("floor_"):
+        return Floor(name.removeprefix("floor_"), seed)
     if name.startswith("torch_fast_"):
         return TorchCell(name.removeprefix("torch_fast_"), seed, threads)
     raise ValueError(f"unknown contender {name!r}; choose one of {', '.join(NAMES)}")
@@ -215,7 +243,7 @@ def make(name: str, seed: int = 0, threads: int = 1):
 
 NAMES = ("minchar", "exact", "batched32", "fast", "bare_b1", "bare_b32", "torch_b1", "torch_b32",
          "fast_lstm", "fast_gru", "torch_fast_rnn", "torch_fast_lstm", "torch_fast_gru",
-         "products_rnn", "products_lstm", "products_gru")
+         "products_rnn", "products_lstm", "products_gru", "floor_rnn", "floor_lstm", "floor_gru")
 DESCRIPTIONS = {
     "minchar": "min-char-rnn loop (bench/minchar.py): B=1, float64, one-hot matmuls, Adagrad",
     "exact": "rnn_core exact mode: TrainConfig() = B=1, float64, Adagrad lr 0.1",
@@ -232,4 +260,6 @@ DESCRIPTIONS = {
     "torch_fast_gru": "PyTorch CPU nn.GRU with the fast preset's training (TorchCell)",
     **{f"products_{c}": f"the matrix products alone of one fast-preset {c.upper()} step (Products): "
                         "a floor under NumPy" for c in ("rnn", "lstm", "gru")},
+    **{f"floor_{c}": f"the products plus the tanh and exp calls of one fast-preset {c.upper()} step "
+                     "(Floor): the least a NumPy step does" for c in ("rnn", "lstm", "gru")},
 }

@@ -196,31 +196,37 @@ def cells_section(args: argparse.Namespace, with_torch: bool) -> dict:
     targets (issue 13): an LSTM/GRU at least 1.5x PyTorch's, and within 4.5x of the RNN's time per
     character (an LSTM does 4x the matrix work)."""
     ours = {"rnn": "fast", "lstm": "fast_lstm", "gru": "fast_gru"}
-    names = [ours[c] for c in CELLS] + [f"products_{c}" for c in CELLS]
+    names = [ours[c] for c in CELLS] + [f"{kind}_{c}" for kind in ("products", "floor") for c in CELLS]
     names += [f"torch_fast_{c}" for c in CELLS] if with_torch else []
     print(f"\n== Cells: {args.rounds} paired rounds of {args.seconds:g} s, 1 thread, "
           "B=32, H=128, float32, Adam ==")
     runs = paired_rounds(names, args.rounds, args.seconds)
     rows = []
     print(f"{'cell':5s} {'chars/s':>9s} {'time/char vs RNN':>17s} {'products only':>14s} {'share':>6s}"
-          + (f" {'torch chars/s':>14s} {'x torch':>8s} {'products x torch':>17s}" if with_torch else ""))
+          + f" {'floor':>9s}"
+          + (f" {'torch chars/s':>14s} {'x torch':>8s} {'products x torch':>17s} {'floor x torch':>14s}"
+             if with_torch else ""))
     for cell in CELLS:
-        name, products = ours[cell], f"products_{cell}"
+        name, products, floor = ours[cell], f"products_{cell}", f"floor_{cell}"
         row = {"cell": cell, "chars_per_s": statistics.median(rate(m) for m in runs[name]),
                "time_vs_rnn": median_ratio(runs["fast"], runs[name]),
                "products_chars_per_s": statistics.median(rate(m) for m in runs[products]),
                # the share of a step's time that its matrix products take
-               "products_share": median_ratio(runs[name], runs[products])}
+               "products_share": median_ratio(runs[name], runs[products]),
+               "floor_chars_per_s": statistics.median(rate(m) for m in runs[floor])}
         line = (f"{cell:5s} {row['chars_per_s']:9.0f} {row['time_vs_rnn']:17.2f} "
-                f"{row['products_chars_per_s']:14.0f} {row['products_share']:6.2f}")
+                f"{row['products_chars_per_s']:14.0f} {row['products_share']:6.2f} "
+                f"{row['floor_chars_per_s']:9.0f}")
         if with_torch:
             theirs = f"torch_fast_{cell}"
             row["torch_chars_per_s"] = statistics.median(rate(m) for m in runs[theirs])
             row["vs_torch"] = median_ratio(runs[name], runs[theirs])
             # the most any NumPy step could be: its products alone against PyTorch's whole step
             row["products_vs_torch"] = median_ratio(runs[products], runs[theirs])
+            # and with the transcendental functions every step must evaluate besides
+            row["floor_vs_torch"] = median_ratio(runs[floor], runs[theirs])
             line += (f" {row['torch_chars_per_s']:14.0f} {row['vs_torch']:8.2f}"
-                     f" {row['products_vs_torch']:17.2f}")
+                     f" {row['products_vs_torch']:17.2f} {row['floor_vs_torch']:14.2f}")
         print(line)
         rows.append(row)
     for name in names:
