@@ -117,9 +117,15 @@ def _local_derivatives(acts: np.ndarray, wh_n: np.ndarray,
     da_dh: n's pre-activation a_n(t) per unit of dh(t); dr_da: r's pre-activation per unit of
     da_n(t); dz_dh: z's pre-activation per unit of dh(t). σ' = σ (1 - σ), tanh' = 1 - tanh^2."""
     r, z, n = np.moveaxis(acts, -2, 0)           # (..., H) each
-    da_dh = (1 - z) * (1 - n * n)
-    dr_da = wh_n * r * (1 - r)
-    dz_dh = (h_prev - n) * z * (1 - z)
+    one_minus_z = 1 - z
+    da_dh = n * n                                # in place from here: no temporaries
+    np.subtract(1, da_dh, out=da_dh)
+    da_dh *= one_minus_z                         # (1 - z) (1 - n^2)
+    dr_da = wh_n * r
+    dr_da *= 1 - r                               # W_n h(t-1) r (1 - r)
+    dz_dh = h_prev - n
+    dz_dh *= z
+    dz_dh *= one_minus_z                         # (h(t-1) - n) z (1 - z)
     return da_dh, dr_da, dz_dh
 
 

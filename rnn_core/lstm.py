@@ -138,11 +138,19 @@ def _local_derivatives(acts: np.ndarray, tanh_s: np.ndarray,
     ds_dh (..., H): ds(t) per unit of dh(t). σ' = σ (1 - σ), tanh' = 1 - tanh^2."""
     i, f, g, o = np.moveaxis(acts, -2, 0)        # (..., H) each
     dz_gates = np.empty_like(acts)
-    dz_gates[..., 0, :] = g * i * (1 - i)        # dz_i / ds
-    dz_gates[..., 1, :] = s_prev * f * (1 - f)   # dz_f / ds
-    dz_gates[..., 2, :] = i * (1 - g * g)        # dz_g / ds
-    dz_gates[..., 3, :] = tanh_s * o * (1 - o)   # dz_o / dh
-    ds_dh = o * (1 - tanh_s * tanh_s)            # ds / dh
+    dz_i, dz_f, dz_g, dz_o = np.moveaxis(dz_gates, -2, 0)  # written in place: no temporaries
+    np.multiply(g, i, out=dz_i)
+    dz_i *= 1 - i                                # dz_i / ds = g i (1 - i)
+    np.multiply(s_prev, f, out=dz_f)
+    dz_f *= 1 - f                                # dz_f / ds = s(t-1) f (1 - f)
+    np.multiply(g, g, out=dz_g)
+    np.subtract(1, dz_g, out=dz_g)
+    np.multiply(i, dz_g, out=dz_g)               # dz_g / ds = i (1 - g^2)
+    np.multiply(tanh_s, o, out=dz_o)
+    dz_o *= 1 - o                                # dz_o / dh = tanh(s) o (1 - o)
+    ds_dh = tanh_s * tanh_s
+    np.subtract(1, ds_dh, out=ds_dh)
+    ds_dh *= o                                   # ds / dh = o (1 - tanh(s)^2)
     return dz_gates, ds_dh
 
 

@@ -243,12 +243,17 @@ def scatter_columns(dU: np.ndarray, ids: np.ndarray, rows: np.ndarray) -> None:
         # One flat scatter-add: element (i, j) of rows goes to dU[j, ids[i]], i.e. j * K + ids[i].
         np.add.at(dU.ravel(), (np.arange(0, H * K, K) + ids[:, None]).ravel(), rows.ravel())
         return
-    # Many rows (batched): sort them by id and add up each run of equal ids (np.add.at is slower
-    # per element, and a one-hot matrix product does K times the work).
+    # Many rows (batched): sort them by id, then one sum per distinct id over its run of rows
+    # (np.add.at is slower per element, a one-hot matrix product does K times the work, and
+    # np.add.reduceat over axis 0 reduces column by column: 3x slower at 512 columns).
     order = np.argsort(ids, kind="stable")
     sorted_ids = ids[order]
-    starts = np.flatnonzero(np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1])))
-    dU[:, sorted_ids[starts]] = np.add.reduceat(rows[order], starts, axis=0).T
+    bounds = np.flatnonzero(np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1], [True])))
+    grouped = rows[order]                                   # (N, H) rows of equal ids together
+    sums = np.empty((len(bounds) - 1, H), rows.dtype)       # one row per distinct id
+    for k, (a, b) in enumerate(zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)):
+        np.add.reduce(grouped[a:b], axis=0, out=sums[k])
+    dU[:, sorted_ids[bounds[:-1]]] = sums.T
 
 
 def step(params: Params, x: int, h: np.ndarray) -> np.ndarray:

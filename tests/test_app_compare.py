@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from rnn_core import checkpoint
 from rnn_core.trainer import Trainer
 from tests.apptest_support import app_state_of, keyed_block
-from ui.session.compare import VAL_EVERY, VANISH_CONFIG
+from ui.session.compare import DEFAULT_BUDGET, VAL_EVERY, VANISH_BUDGET, VANISH_CONFIG
 from ui.widgets.compare import run_bytes
 
 CHARTS = ("compare_val_chars", "compare_val_time", "compare_reach", "compare_grads")
@@ -160,10 +160,14 @@ def test_the_variation_and_the_budget(compare: AppTest):
 def test_watch_gradients_vanish_sets_up_the_recall_task_and_reset_keeps_it(compare: AppTest):
     state = app_state_of(compare)
     compare.button_group(key="compare_vary").set_value("hidden size").run()
+    assert compare.select_slider(key="compare_budget").value == DEFAULT_BUDGET
     compare.button(key="compare_vanish").click().run()
     assert not compare.exception
     comparison = state.session.comparison
     assert comparison.preset and comparison.corpus.name == "recall"
+    # the preset's own budget, room for the steps tests/test_long_range.py shows the learning in
+    assert comparison.budget == VANISH_BUDGET != DEFAULT_BUDGET
+    assert compare.select_slider(key="compare_budget").value == VANISH_BUDGET
     assert [r.trainer.config.cell for r in comparison.runs] == ["rnn", "lstm", "gru"]
     assert comparison.runs[0].trainer.config.hidden == VANISH_CONFIG.hidden
     assert compare.button_group(key="compare_vary").value == "cell"

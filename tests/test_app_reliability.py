@@ -58,7 +58,8 @@ def test_divergence_pauses_rolls_back_and_play_resumes_after_the_fix(app: AppTes
     wait_until(lambda: not s.playing)  # the worker paused by itself
     app.run()
     assert not app.exception
-    message = next((e for e in errors(app) if "loss exploded" in e), None)
+    # Which limit trips first (the loss or the gradients' size) depends on rounding; either pauses.
+    message = next((e for e in errors(app) if e.startswith("**Training paused: the")), None)
     assert message is not None, errors(app)
     assert "lower the learning rate" in message and "turn gradient clipping on" in message  # the fix
     assert any("**Paused**" in m.value for m in app.markdown)
@@ -88,8 +89,8 @@ def test_divergence_on_step_button_is_a_message_too(app: AppTest) -> None:
         assert not app.exception
         if s.message:
             break
-    assert s.message and "loss exploded" in s.message
-    assert any("loss exploded" in e for e in errors(app))
+    assert s.message and s.message.startswith("**Training paused: the")  # loss or gradients: rounding
+    assert s.message in errors(app)
     assert finite_params(s)
 
 

@@ -172,7 +172,11 @@ def test_a_checkpoint_from_before_the_cells_loads_as_an_rnn_and_resumes_exactly(
     assert restored.optimizer_resumed and restored.position_resumed
     assert restored.trainer.step_count == 7
     straight = Trainer(small_corpus(), config).run(12)
-    assert [r.loss for r in restored.trainer.run(5)] == [r.loss for r in straight[7:]]
+    # Equal to rounding: the file's seven steps were taken by the code of then, whose batched dU
+    # summed in another order (rnn_core.model.scatter_columns); a fresh optimizer or a wrong
+    # position would differ by far more (tests/test_checkpoint.py checks those above too).
+    assert [r.loss for r in restored.trainer.run(5)] == pytest.approx([r.loss for r in straight[7:]],
+                                                                      rel=1e-12, abs=0)
 
 
 @pytest.fixture

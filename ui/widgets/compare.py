@@ -20,6 +20,7 @@ from rnn_core.config import ConfigError
 from ui.session.compare import (
     BUDGETS,
     DEFAULT_BUDGET,
+    VANISH_BUDGET,
     VANISH_CONFIG,
     VANISH_CORPUS,
     VARIATIONS,
@@ -77,8 +78,8 @@ def choose_budget(state: AppState) -> None:
 
 def watch_gradients_vanish(state: AppState) -> None:
     """The preset's callback: RNN, LSTM and GRU on the recall text (see ui.session.compare)."""
-    set_widget_values(**{VARY_KEY: "cell"})
-    _notice(state, _build(state, "cell", _chosen()[1], preset=True))
+    set_widget_values(**{VARY_KEY: "cell", BUDGET_KEY: VANISH_BUDGET})
+    _notice(state, _build(state, "cell", VANISH_BUDGET, preset=True))
 
 
 def play_all(state: AppState) -> None:
