@@ -186,15 +186,15 @@ class Floor(Products):
         self.pre = rng.standard_normal(self.z.shape).astype(np.float32)           # (B, G*H)
         self.s = rng.standard_normal(self.h.shape).astype(np.float32) if cell == "lstm" else None
         self.logits = (rng.standard_normal(self.o.shape) * 3).astype(np.float32)  # (T*B, K)
-        self.out = [np.empty_like(a) for a in (self.pre, self.h, self.logits)]
+        self.gates, self.tanh_s, self.y = (np.empty_like(a) for a in (self.pre, self.h, self.logits))
 
     def step(self) -> int:
         n = super().step()
         for _ in range(self.T):
-            np.tanh(self.pre, out=self.out[0])
+            np.tanh(self.pre, out=self.gates)
             if self.s is not None:
-                np.tanh(self.s, out=self.out[1])
-        np.exp(self.logits, out=self.out[2])
+                np.tanh(self.s, out=self.tanh_s)
+        np.exp(self.logits, out=self.y)
         return n
 
 
