@@ -57,9 +57,13 @@ def live_view() -> None:
     view = session.read_comparison(read_compare)
     if view is None:
         return
-    if view.chars_seen == 0:
-        st.info("Press **Play** in the sidebar: the runs train in turn, always the one behind "
-                "first, so each has read as many characters as the others.", icon=":material/play_arrow:")
+    # Always drawn, so the charts below keep their place: Streamlit remounts an element whose
+    # position changes, as when one above it comes or goes.
+    with st.container(key="compare_hint"):
+        if view.chars_seen == 0:
+            st.info("Press **Play** in the sidebar: the runs train in turn, always the one behind "
+                    "first, so each has read as many characters as the others.",
+                    icon=":material/play_arrow:")
     labels, vals = view.labels, val_frame(view)
     # Four charts a row on a wide screen, wrapping to two on a narrower one (1366 px).
     with st.container(horizontal=True, gap="small", key="compare_charts"):
@@ -79,9 +83,10 @@ def live_view() -> None:
     st.caption(f"A sample from each run every {VAL_EVERY} steps, at the same steps for all: "
                f"{SAMPLE.length} characters at temperature {SAMPLE.temperature:g}, random seed "
                f"{SAMPLE.rng_seed}.")
-    note = recall_note(view)
-    if note:
-        st.caption(note)
+    with st.container(key="compare_recall_note"):  # always drawn: the runs' columns keep their place
+        note = recall_note(view)
+        if note:
+            st.caption(note)
     for i, (col, run) in enumerate(zip(st.columns(len(view.runs)), view.runs, strict=True)):
         with col.container(key=f"compare_run_{i}"):
             st.markdown(run_heading(run))

@@ -70,9 +70,12 @@ def live_view() -> None:
     c4.metric("Validation, bits/char", f"{view.last_val_bpc:.2f}" if view.last_val_bpc else "–",
               help="On the held-out tail of the text, measured every few hundred steps.")
     compute = compute_rate(view)
-    if compute and not present:
-        st.caption(f"Compute alone: {compute:.0f} steps/s of training time, "
-                   f"{format_count(view.chars_seen)} characters read in {view.train_time:.0f} s.")
+    # Always drawn, so the charts below keep their place: Streamlit remounts an element whose
+    # position changes, as when one above it comes or goes.
+    with st.container(key="compute_rate"):
+        if compute and not present:
+            st.caption(f"Compute alone: {compute:.0f} steps/s of training time, "
+                       f"{format_count(view.chars_seen)} characters read in {view.train_time:.0f} s.")
 
     with st.container(key="training_trouble"):
         worse = worse_than_guessing(view)

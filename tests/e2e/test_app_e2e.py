@@ -70,15 +70,16 @@ def test_play_advances_the_step_and_the_loss_chart_in_place(new_page: Callable[.
                                                             record_property: Callable):
     page = new_page(height=1900)
     assert nav_labels(page) == PAGE_LIST
-    latency_play = click_and_time(page, "Play", "Training")
-    wait_for_step(page, 1)
     # Vega draws an SVG; during a rerun Streamlit may briefly keep stale elements around, so pick
-    # the loss chart by its legend.
+    # the loss chart by its legend. Tagged before Play, the tag survives only in-place updates from
+    # the first step on (an element appearing above the chart, as the line "Compute alone" once
+    # did a second into training, makes Streamlit remount it).
     chart = page.locator(".st-key-loss_chart svg.marks").filter(has_text="uniform guess").first
     chart.wait_for()
-    chart.evaluate("el => { el.dataset.probe = 'kept' }")  # survives only an in-place update
+    chart.evaluate("el => { el.dataset.probe = 'kept' }")
     first = chart.inner_html()
-    step = wait_for_step(page, step_of(page) + 50)
+    latency_play = click_and_time(page, "Play", "Training")
+    step = wait_for_step(page, 50)
     time.sleep(2.5)  # two refreshes at the default 1 s
     assert chart.evaluate("el => el.dataset.probe") == "kept", "the loss chart was remounted"
     assert chart.inner_html() != first, "the loss chart did not change"

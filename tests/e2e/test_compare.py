@@ -20,6 +20,7 @@ from ui.session.compare import VAL_EVERY
 
 RUNS = ("RNN", "LSTM", "GRU")
 PLAY_S = 20
+CHARTS = ("compare_val_chars", "compare_val_time", "compare_reach", "compare_grads")
 STEP_CHARS = PRESETS[DEFAULT_PRESET].batch * PRESETS[DEFAULT_PRESET].seq_len
 
 
@@ -50,6 +51,10 @@ def test_three_cells_train_side_by_side(new_page: Callable[..., Page], width: in
     for i, run in enumerate(RUNS):
         expect(page.locator(f".st-key-compare_run_{i} strong").first).to_have_text(run)
 
+    # Tagged before Play, a chart keeps its tag only if training updates it in place (an element
+    # coming or going above the charts, as the hint "Press Play" once did, remounts them).
+    for chart in CHARTS:
+        page.locator(f".st-key-{chart} svg.marks").evaluate("el => { el.dataset.probe = 'kept' }")
     press(page, "play")
     expect(page.locator(".st-key-status")).to_contain_text("Comparing", timeout=TIMEOUT_MS)
     time.sleep(for_readme(PLAY_S / 4, PLAY_S))  # then on until validated (below)
@@ -68,6 +73,9 @@ def test_three_cells_train_side_by_side(new_page: Callable[..., Page], width: in
     time.sleep(1.5)
     assert chars_each(page) == seen  # Pause stopped every run
 
+    for chart in CHARTS:
+        tag = page.locator(f".st-key-{chart} svg.marks").evaluate("el => el.dataset.probe")
+        assert tag == "kept", f"{chart} was remounted"
     # A curve per run on each chart (the gradient norms: before and after clipping each).
     for chart, per_run in (("compare_val_chars", 1), ("compare_val_time", 1), ("compare_reach", 1),
                            ("compare_grads", 2)):
