@@ -73,9 +73,10 @@ def live_view() -> None:
     # Always drawn, so the charts below keep their place: Streamlit remounts an element whose
     # position changes, as when one above it comes or goes.
     with st.container(key="compute_rate"):
-        if compute and not present:
+        if not present:  # before the first step too, so that the charts do not jump down a line
             st.caption(f"Compute alone: {compute:.0f} steps/s of training time, "
-                       f"{format_count(view.chars_seen)} characters read in {view.train_time:.0f} s.")
+                       f"{format_count(view.chars_seen)} characters read in {view.train_time:.0f} s."
+                       if compute else "Compute alone: – steps/s of training time (press Play).")
 
     with st.container(key="training_trouble"):
         worse = worse_than_guessing(view)

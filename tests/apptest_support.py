@@ -72,3 +72,15 @@ def keyed_block(at: AppTest, key: str):  # -> streamlit.testing.v1.element_tree.
                 return found
         return None
     return walk(at._tree)
+
+
+def chart_places(at: AppTest) -> list[tuple[int, ...]]:
+    """Where each chart sits in the main area, as its path of child indices. Streamlit remounts an
+    element whose path changes (the browser redraws it from scratch, losing its zoom and tooltips),
+    so a live page's charts must keep these from one refresh to the next."""
+    def walk(node, path: tuple[int, ...]) -> list[tuple[int, ...]]:
+        here = [path] if getattr(node, "type", None) in ("vega_lite_chart", "plotly_chart") else []
+        for i, child in getattr(node, "children", {}).items():
+            here += walk(child, (*path, i))
+        return here
+    return walk(at.main, ())

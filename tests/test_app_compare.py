@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from rnn_core import checkpoint
 from rnn_core.trainer import Trainer
-from tests.apptest_support import app_state_of, keyed_block
+from tests.apptest_support import app_state_of, chart_places, keyed_block
 from ui.session.compare import DEFAULT_BUDGET, VAL_EVERY, VANISH_BUDGET, VANISH_CONFIG
 from ui.widgets.compare import run_bytes
 
@@ -66,6 +66,16 @@ def test_it_opens_on_the_three_cells_from_the_train_pages_settings(compare: AppT
     assert "Press **Play** in the sidebar" in compare.info[0].value
     assert run_headings(compare) == ["**RNN** · validation –", "**LSTM** · validation –",
                                      "**GRU** · validation –"]
+
+
+def test_the_charts_keep_their_places_once_the_runs_train(compare: AppTest):
+    """The hint "Press Play" goes with the first step; the charts below it keep their places (a
+    moved element is remounted: the browser redraws it from scratch)."""
+    places = chart_places(compare)
+    assert len(places) == len(CHARTS)
+    compare.button(key="step").click().run()
+    assert not compare.info
+    assert chart_places(compare) == places
 
 
 def test_step_and_play_train_every_run_in_turn_with_equal_characters(compare: AppTest):

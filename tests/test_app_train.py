@@ -13,7 +13,7 @@ from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from rnn_core.config import BOUNDS, DEFAULT_PRESET, LIVE_SETTINGS, PRESETS, ConfigError, TrainConfig
 from rnn_core.corpus import load_builtin
 from rnn_core.optim import CLIP_MODES
-from tests.apptest_support import app_state_of, errors_of, keyed_block, status_of
+from tests.apptest_support import app_state_of, chart_places, errors_of, keyed_block, status_of
 from tests.rnn_support import Losses
 from ui.views.recovery import ABOVE_UNIFORM_STEPS, read_rewind_points
 from ui.views.train import metrics_csv, read_train_view
@@ -160,6 +160,25 @@ def test_live_charts_have_stable_keys_and_the_baseline(app):
     assert set(chart_specs(app)) == set(specs)  # same keys on every run
     assert "loss per chunk (nats)" in json.dumps(specs["loss_chart"])
     assert "uniform guess" in json.dumps(specs["loss_chart"])
+
+
+@pytest.mark.parametrize("present", [False, True])
+def test_the_charts_keep_their_places_from_the_first_step_on(app, present: bool):
+    """Before the first step, then stepping and training: no element comes or goes above a chart
+    (once the line "Compute alone" appeared a second into training and every chart was remounted)."""
+    app.toggle(key="presentation").set_value(present).run()
+    places = chart_places(app)
+    assert len(places) == len(CHARTS) + (not present)  # the zoom strip, outside presentation mode
+    app.button(key="step").click().run()
+    assert chart_places(app) == places
+    app.button(key="play").click().run()
+    deadline = time.monotonic() + 20
+    while not app.code and time.monotonic() < deadline:  # until the first periodic sample
+        time.sleep(0.5)
+        app.run()
+    assert app.code
+    assert chart_places(app) == places
+    app.button(key="pause").click().run()
 
 
 def test_bits_per_char_toggle_changes_the_loss_axis(app):
