@@ -84,6 +84,28 @@ def test_learning_rate_applies_live(app):
     assert not app.get("flex_container") or not [c for c in app.info if "Reset" in c.value]
 
 
+@pytest.mark.parametrize("button", ["step", "play"])
+def test_a_live_setting_changed_with_a_click_applies_before_that_clicks_step(app, button: str):
+    """A change and a click in one script run (a click while the change's rerun is under way): the
+    click's callback runs before the page applies the change, and must apply it first. (Step's
+    callback steps at once, so the old code failed it every time; Play's worker usually waited for
+    the script run: the race CI lost once in tests/e2e/test_story.py.)"""
+    state = app_state_of(app)
+    app.number_input(key="lr").set_value(0.05)
+    app.number_input(key="clip").set_value(0.5)
+    app.button(key=button).click().run()
+    deadline = time.monotonic() + 20
+    while steps_of(state) < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if button == "play":
+        app.button(key="pause").click().run()
+    first = state.session.read(lambda t: {k: t.history.column(k)[0] for k in ("lr", "global_pre",
+                                                                              "global_post")})
+    assert first["lr"] == 0.05  # the first step took the new learning rate ...
+    assert first["global_pre"] > 0.5 and first["global_post"] == pytest.approx(0.5)  # ... and clip value
+    assert state.config.lr == state.draft.lr == 0.05 and state.config.clip == 0.5
+
+
 def test_clipping_applies_live_and_off_disables_the_value(app):
     state = app_state_of(app)
     app.button_group(key="clip_mode").set_value("norm").run()

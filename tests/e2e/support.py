@@ -54,9 +54,15 @@ def wait_for_step(page: Page, at_least: int, timeout: float = 30) -> int:
     """Until the status line's step reaches `at_least`; returns the step seen."""
     deadline = time.monotonic() + timeout
     while (step := step_of(page)) < at_least:
-        assert time.monotonic() < deadline, f"stuck at step {step}: {status_text(page)}"
+        assert time.monotonic() < deadline, f"stuck at step {step}: {status_text(page)}{alerts(page)}"
         time.sleep(0.25)
     return step
+
+
+def alerts(page: Page) -> str:
+    """The sidebar's messages (why training paused, for instance), one a line after a newline."""
+    texts = page.locator('[data-testid="stSidebar"] [data-testid="stAlert"]').all_inner_texts()
+    return "".join(f"\n{t}" for t in texts)
 
 
 def go_to(page: Page, title: str) -> None:

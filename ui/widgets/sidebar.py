@@ -5,6 +5,7 @@ Pause, Step and Reset apply to every run of it (ui/widgets/compare.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import streamlit as st
@@ -16,7 +17,7 @@ from ui.session.server import SERVER, server_threads
 from ui.state import AppState
 from ui.text import format_count
 from ui.widgets import compare
-from ui.widgets.train_settings import reset_now
+from ui.widgets.train_settings import reset_now, take_live_settings
 
 # Streamlit reserves C and R; N for "new weights".
 STEP_KEY, RESET_KEY = "right", "n"
@@ -42,7 +43,9 @@ def training_controls(state: AppState, walking: bool = False, comparison: bool =
             partial(compare.reset_all, state)
         playing = session.comparing
     else:
-        play, step, reset = session.play, session.step_once, partial(reset_now, state)
+        play = partial(_with_live_settings, state, session.play)
+        step = partial(_with_live_settings, state, session.step_once)
+        reset = partial(reset_now, state)
         playing = session.playing
     # Space on both: a disabled button's shortcut does not listen, so Space plays when paused and
     # pauses when playing. No icons: the key's label on the button takes their room.
@@ -66,6 +69,12 @@ def training_controls(state: AppState, walking: bool = False, comparison: bool =
               on_click=step, width="stretch")
     c4.button("Reset", key="reset", shortcut=RESET_KEY, help="New weights from the seed (key N).",
               on_click=reset, width="stretch")
+
+
+def _with_live_settings(state: AppState, action: Callable[[], object]) -> None:
+    """A Play or Step callback: the live settings just changed apply first (take_live_settings)."""
+    take_live_settings(state)
+    action()
 
 
 def status_text(state: AppState, comparison: bool = False) -> str:

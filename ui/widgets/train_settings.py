@@ -68,6 +68,15 @@ def apply_settings(state: AppState, values: dict[str, Any]) -> str | None:
     return None
 
 
+def take_live_settings(state: AppState) -> None:
+    """Before Play or Step: the live settings' widgets go to the running model. A change and a click
+    can arrive in one script run (a click while the change's rerun is under way), and callbacks run
+    before the page reaches apply_settings: without this the first steps would take the old values,
+    such as the learning rate just lowered after a blow-up. An invalid value is left for the page's
+    apply_settings, which says why."""
+    apply_settings(state, {k: v for k in LIVE if (v := widget_value(k)) is not None})
+
+
 def pending_changes(state: AppState) -> list[str]:
     """'hidden units H: 128 → 256' for every setting where the next model differs from this one."""
     current, draft = state.config, state.draft
