@@ -61,24 +61,42 @@ def test_every_setting_is_in_bounds_and_a_link_carries_it(lesson):
     assert read.ignored == () and read.setup == setup
 
 
-def _zen_lines(t: Trainer) -> tuple[int, int]:
-    """(lines of a 300-character sample that are lines of the Zen, complete lines in it)."""
-    text = sample(t.params, t.corpus.vocab, 300, seed_text="\n", temperature=0.5, rng=0).text
-    lines = [line for line in text.split("\n")[:-1] if line]  # the last one may be cut off
+def _zen_lines(t: Trainer, samples: int = 5) -> tuple[int, int]:
+    """(lines that are lines of the Zen, complete lines) in `samples` 300-character samples: one
+    sample's few lines swing with the rounding of the machine's BLAS kernels, five together less."""
     zen = set(t.corpus.text.split("\n"))
-    return sum(line in zen for line in lines), len(lines)
+    known = total = 0
+    for rng in range(samples):
+        text = sample(t.params, t.corpus.vocab, 300, seed_text="\n", temperature=0.5, rng=rng).text
+        lines = [line for line in text.split("\n")[:-1] if line]  # the last one may be cut off
+        known, total = known + sum(line in zen for line in lines), total + len(lines)
+    return known, total
+
+
+def _chunk_bpc(t: Trainer, rows: slice) -> np.ndarray:
+    return bits_per_char(t.history.column("loss")[rows], t.config.seq_len)
 
 
 def test_zen_memorised_while_validation_rises():
     t = trainer("zen")
     t.run(200)
     val_early = t.validation_bpc()
-    t.run(800)
-    chunk_bpc = bits_per_char(float(np.mean(t.history.column("loss")[-100:])), t.config.seq_len)
-    assert chunk_bpc < 0.2  # nearly 0 bits per character: memorised
+    t.run(1800)
+    assert np.mean(_chunk_bpc(t, slice(-100, None))) < 0.2  # nearly 0 bits per character: memorised
     known, lines = _zen_lines(t)
-    assert lines >= 4 and known / lines >= 0.5  # the sample recites its lines
+    assert lines >= 20 and known / lines >= 0.5  # the samples recite its lines
     assert t.validation_bpc() > val_early + 1  # on lines it never trains on, it gets worse
+
+
+def test_zen_stays_memorised():
+    """No relapse while the audience watches: at lr 5e-3 Adam's chunk loss went back up to 2-10
+    bits/char for about a thousand steps every few thousand (from step 5,000 with this seed)."""
+    t = trainer("zen")
+    t.run(8000)
+    steps = t.history.column("step")
+    for start in range(2000, 8000, 500):
+        stretch = (steps > start) & (steps <= start + 500)
+        assert np.median(_chunk_bpc(t, stretch)) < 0.2, start
 
 
 def test_docs_words_and_under_3_bits_in_1500_steps():
