@@ -63,10 +63,10 @@ def live_view() -> None:
                    "sidebar's status line).")
     c2.metric("Chars/s", format_count(rate[1]) if rate else "–",
               help=f"{view.streams} streams × {view.seq_len} characters per step.")
-    c3.metric("Smooth loss, bits/char", f"{view.smooth_bpc:.2f}",
-              help="min-char-rnn's moving average, 0.999 × itself + 0.001 × the chunk's loss, "
-                   f"from a uniform guess's {view.uniform_bpc:.2f}: it trails the chunk losses by "
-                   "about a thousand steps.")
+    c3.metric("Smoothed, bits/char", f"{view.smooth_bpc:.2f}",
+              help="The smooth loss, min-char-rnn's moving average: 0.999 × itself + 0.001 × the "
+                   f"chunk's loss, from a uniform guess's {view.uniform_bpc:.2f}: it trails the chunk "
+                   "losses by about a thousand steps.")
     c4.metric("Validation, bits/char", f"{view.last_val_bpc:.2f}" if view.last_val_bpc else "–",
               help="On the held-out tail of the text, measured every few hundred steps.")
     compute = compute_rate(view)

@@ -5,6 +5,7 @@ import dataclasses
 import io
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,7 @@ import pytest
 from rnn_core import PRESETS, Trainer
 from rnn_core.corpus import corpus_from_text
 from ui.figures.corpus import char_frequency_figure
+from ui.figures.style import NORMAL, PRESENTATION, ChartStyle
 from ui.figures.train import NAV_PARAM, clipped_spec, grad_norm_spec, loss_spec, navigator_spec
 from ui.session.events import Event
 from ui.views.corpus import char_counts, corpus_summary
@@ -217,13 +219,13 @@ def test_empty_history_makes_empty_but_valid_tables(trainer):
 # --- the specs --------------------------------------------------------------------------------------
 
 
-def specs(view, zoom=None) -> dict[str, dict]:
+def specs(view, zoom=None, style: ChartStyle = NORMAL) -> dict[str, dict]:
     """Every Train chart's spec for `view`, with an event on it."""
     events = events_frame([Event(4, "setting", "lr 0.002 → 0.05")])
     return {
-        "loss": loss_spec(loss_frame(view, zoom=zoom), events, "loss", zoom),
-        "grad": grad_norm_spec(grad_norm_frame(view, zoom), events, 20.0, zoom),
-        "clipped": clipped_spec(clipped_frame(view, zoom), events, zoom),
+        "loss": loss_spec(loss_frame(view, zoom=zoom), events, "loss", zoom, style=style),
+        "grad": grad_norm_spec(grad_norm_frame(view, zoom), events, 20.0, zoom, style=style),
+        "clipped": clipped_spec(clipped_frame(view, zoom), events, zoom, style=style),
         "navigator": navigator_spec(navigator_frame(view)),
     }
 
@@ -263,10 +265,34 @@ def test_specs_as_vega_lite_are_valid(view):
     """The dicts skip Altair's per-refresh validation; validate them once here instead."""
     import altair as alt
 
-    for zoom in (None, (3, 8)):
-        for spec in specs(view, zoom).values():
+    for zoom, style in ((None, NORMAL), ((3, 8), NORMAL), (None, PRESENTATION)):
+        for spec in specs(view, zoom, style).values():
             cls = alt.LayerChart if "layer" in spec else alt.Chart
             cls.from_dict(as_json(spec))  # raises SchemaValidationError if invalid
+
+
+def legends(spec: dict) -> list[dict]:
+    return [layer["encoding"]["color"]["legend"] for layer in layers(spec)
+            if "legend" in layer["encoding"].get("color", {})]
+
+
+def legend_columns(spec: dict, width: int) -> int:
+    """The number of columns a presentation-mode legend's expression picks for a plot `width` wide."""
+    (expr,) = {legend["columns"]["expr"] for legend in legends(spec)}
+    for least, columns in re.findall(r"width >= (\d+) \? (\d+)", expr):
+        if width >= int(least):
+            return int(columns)
+    return 1
+
+
+def test_presentation_legends_take_as_many_columns_as_fit(view):
+    """Measured in Chromium (tests/e2e/test_presentation.py checks the drawing): a half-screen
+    plot is about 600 px wide at 1920 and 340 at 1366."""
+    s = specs(view, style=PRESENTATION)
+    assert legend_columns(s["loss"], 600) == 4 and legend_columns(s["grad"], 600) == 7  # one row
+    assert legend_columns(s["loss"], 340) == 2 and legend_columns(s["grad"], 340) == 4  # two rows
+    assert legend_columns(s["grad"], 100) == 1
+    assert [legend["columns"] for legend in legends(specs(view)["loss"])] == [2, 2]  # normal: fixed
 
 
 def test_specs_stay_the_same_while_only_the_data_changes(trainer):

@@ -7,10 +7,12 @@ with the toggle, leaving no style behind. Saves presentation-train.png and prese
 
 from __future__ import annotations
 
+import itertools
 import re
 import time
 from collections.abc import Callable
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from bench.browser import TIMEOUT_MS, wait_for_app, wait_for_render
@@ -74,6 +76,38 @@ def test_the_train_page_fits_one_screen_in_large_type(new_page: Callable[..., Pa
     # Streamlit scrolls its main area, not the document: the three end within the screen with
     # the main area at the top (below them are Rewind and Settings, for the speaker).
     assert all(top >= 0 and bottom <= H for _, top, bottom in boxes), boxes
+    assert_no_exception(page)
+
+
+LEGEND = """(key) => {
+  const chart = document.querySelector('.st-key-' + key).getBoundingClientRect();
+  const labels = [...document.querySelectorAll('.st-key-' + key + ' svg .role-legend-label text')];
+  return {right: chart.right, labels: labels.map(t => { const r = t.getBoundingClientRect();
+    return [t.textContent, Math.round(r.top), r.right]; })};
+}"""
+
+
+@pytest.mark.parametrize(("width", "height", "cell", "rows"), [
+    (1920, 1080, "rnn", 1), (1366, 768, "rnn", 2), (1366, 768, "lstm", None)])
+def test_the_live_charts_legends_fit_their_charts(new_page: Callable[..., Page], width: int, height: int,
+                                                   cell: str, rows: int | None):
+    """Vega does not wrap a legend: one too wide for its chart is cut off at the chart's edge. In
+    presentation mode the legends take as many columns as fit (ui/figures/train.py): one row on half
+    a 1920-pixel screen, two on half a 1366-pixel one, more for the LSTM's 14 weights."""
+    page = new_page(f"/?presentation=true&cell={cell}", width, height)
+    page.locator(".st-key-step button").first.click()
+    expect(page.locator(".st-key-status")).to_contain_text("step 1", timeout=TIMEOUT_MS)
+    wait_for_render(page)
+    for key in ("loss_chart", "grad_norm_chart"):
+        legend = page.evaluate(LEGEND, key)
+        labels = legend["labels"]
+        assert len(labels) >= 4, (key, labels)
+        assert all(text and not text.endswith("…") for text, _, _ in labels), (key, labels)  # not cut short
+        assert all(right <= legend["right"] for _, _, right in labels), (key, legend)  # within the chart
+        if rows is not None:
+            tops = sorted(top for _, top, _ in labels)  # a row's labels' tops differ by a pixel or so
+            assert 1 + sum(b - a > 8 for a, b in itertools.pairwise(tops)) == rows, (key, labels)
+    screenshot(page, f"presentation-legends-{width}-{cell}.png")
     assert_no_exception(page)
 
 

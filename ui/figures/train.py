@@ -52,12 +52,34 @@ def _step_x(zoom: StepRange | None) -> dict:
     return x
 
 
-def _top_legend(style: ChartStyle, columns: int) -> dict:
-    """A legend above the plot. Vega does not wrap a legend: in one row the loss chart's ran past
-    the chart's edge at 1366 px ("unifor…", the gradient chart's U…c cut off), so the normal style
-    lays it out in `columns`. Presentation mode's is one row: it is made for 1920×1080, where it
-    fits, and every pixel of height counts there."""
-    return {"orient": "top"} if style is not NORMAL else {"orient": "top", "columns": columns}
+# Presentation mode's legend labels: the chart's title above already says "loss" and "clipping".
+SHORT_LABELS = {"chunk loss": "chunk", "smooth loss": "smoothed", "before clipping": "before",
+                "after clipping": "after"}
+# A presentation-mode legend entry's width: ENTRY_PX (symbol and gaps) + CHAR_PX per character of its
+# label. Fitted to Chromium's drawing of the two live charts' legends in one row (480 and 462 px).
+ENTRY_PX, CHAR_PX = 48, 8
+
+
+def _top_legend(style: ChartStyle, columns: int, labels: Sequence[str]) -> dict:
+    """A legend above the plot, for `labels`. Vega does not wrap a legend: in one row it ran past the
+    chart's edge at 1366 px ("unifor…", the gradient chart's U…c cut off), so the normal style lays
+    it out in `columns`. Presentation mode's takes as many columns as fit the plot's width as it is
+    drawn (every pixel of height counts there: one row on a half of 1920 px, two on a half of
+    1366), with short labels."""
+    if style is NORMAL:
+        return {"orient": "top", "columns": columns}
+    cases = " : ".join(f"datum.label === '{long}' ? '{short}'" for long, short in SHORT_LABELS.items())
+    shown = [SHORT_LABELS.get(label, label) for label in labels]
+    fits = "1"
+    for k in range(2, len(shown) + 1):  # the widest first, outermost
+        fits = f"width >= {_legend_width(shown, k)} ? {k} : {fits}"
+    return {"orient": "top", "labelExpr": f"{cases} : datum.label", "columns": {"expr": fits}}
+
+
+def _legend_width(labels: Sequence[str], columns: int) -> int:
+    """The width of a presentation-mode legend laid out in `columns`, row by row: each column as wide
+    as its widest entry."""
+    return sum(max(ENTRY_PX + CHAR_PX * len(label) for label in labels[j::columns]) for j in range(columns))
 
 
 def _scale(domain: tuple[str, ...], values: list) -> dict:
@@ -118,7 +140,7 @@ def loss_spec(points: pd.DataFrame, events: pd.DataFrame, y_title: str,
                {"field": "step", "type": "quantitative", "format": ","},
                {"field": "value", "type": "quantitative", "format": ".3f"}]
     color = {"field": "series", "type": "nominal", "title": None, "sort": series,
-             "scale": _scale(LOSS_SERIES, list(LOSS_COLORS)), "legend": _top_legend(style, columns=2)}
+             "scale": _scale(LOSS_SERIES, list(LOSS_COLORS)), "legend": _top_legend(style, 2, series)}
     lines = {
         "transform": [_one_of("series", (LOSS_SERIES[0], LOSS_SERIES[1], LOSS_SERIES[3]))],
         "mark": {"type": "line"},
@@ -162,7 +184,7 @@ def grad_norm_spec(points: pd.DataFrame, events: pd.DataFrame, clip: float | Non
     y = {"field": "norm", "type": "quantitative", "title": "gradient norm ‖dL/dθ‖",
          "scale": {"type": "log"}, "axis": {"format": "~g"}}
     color = {"field": "line", "type": "nominal", "title": None, "sort": lines,
-             "scale": _scale(tuple(lines), colors), "legend": _top_legend(style, columns=4)}
+             "scale": _scale(tuple(lines), colors), "legend": _top_legend(style, 4, lines)}
     tooltip = [{"field": "parameter", "type": "nominal"}, {"field": "stage", "type": "nominal"},
                {"field": "step", "type": "quantitative", "format": ","},
                {"field": "norm", "type": "quantitative", "format": ".3g"}]
