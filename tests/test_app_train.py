@@ -106,6 +106,16 @@ def test_a_live_setting_changed_with_a_click_applies_before_that_clicks_step(app
     assert state.config.lr == state.draft.lr == 0.05 and state.config.clip == 0.5
 
 
+def test_a_setting_changed_with_a_click_on_reset_goes_into_that_reset(app):
+    """As above, for Reset: the new model has the hidden size typed just before the click."""
+    state = app_state_of(app)
+    app.number_input(key="hidden").set_value(32)
+    app.button(key="reset").click().run()
+    assert state.config.hidden == state.draft.hidden == 32
+    assert state.session.read(lambda t: t.params["W"].shape) == (32, 32)
+    assert not [i for i in app.info if "Applies on Reset" in i.value]  # nothing left waiting
+
+
 def test_clipping_applies_live_and_off_disables_the_value(app):
     state = app_state_of(app)
     app.button_group(key="clip_mode").set_value("norm").run()

@@ -37,6 +37,7 @@ class AppState:
     presentation: bool = False            # this run's presentation mode (the sidebar's toggle)
     explain: bool = True                  # this run's explanations beside the charts (ditto)
     draft: TrainConfig = field(default_factory=lambda: PRESETS[DEFAULT_PRESET])  # applied on Reset
+    settings_seen: dict[str, Any] = field(default_factory=dict)  # the settings widgets' values, last taken
     zoom: tuple[int, int, int] | None = None     # the charts' steps: (model_serial, first, last)
     last_sample: SampleResult | None = None      # the Sample page's latest sample
     gradcheck: GradCheckResult | None = None     # the Inspect page's latest gradient check

@@ -17,7 +17,7 @@ from ui.session.server import SERVER, server_threads
 from ui.state import AppState
 from ui.text import format_count
 from ui.widgets import compare
-from ui.widgets.train_settings import reset_now, take_live_settings
+from ui.widgets.train_settings import LIVE, reset_now, take_settings
 
 # Streamlit reserves C and R; N for "new weights".
 STEP_KEY, RESET_KEY = "right", "n"
@@ -72,8 +72,8 @@ def training_controls(state: AppState, walking: bool = False, comparison: bool =
 
 
 def _with_live_settings(state: AppState, action: Callable[[], object]) -> None:
-    """A Play or Step callback: the live settings just changed apply first (take_live_settings)."""
-    take_live_settings(state)
+    """A Play or Step callback: the live settings just changed apply first (take_settings)."""
+    take_settings(state, LIVE)
     action()
 
 

@@ -47,6 +47,7 @@ CELL_HELP = ("rnn: the article's h(t) = tanh(U x(t) + W h(t-1) + b). lstm and gr
 def apply_settings(state: AppState, values: dict[str, Any]) -> str | None:
     """Take the widgets' values: live ones go to the running model, all go to the draft.
     Returns an error message for the page, or None."""
+    state.settings_seen.update(values)
     changed = {k: v for k, v in values.items() if getattr(state.draft, k) != v}
     if not changed:
         return None
@@ -68,13 +69,18 @@ def apply_settings(state: AppState, values: dict[str, Any]) -> str | None:
     return None
 
 
-def take_live_settings(state: AppState) -> None:
-    """Before Play or Step: the live settings' widgets go to the running model. A change and a click
-    can arrive in one script run (a click while the change's rerun is under way), and callbacks run
-    before the page reaches apply_settings: without this the first steps would take the old values,
-    such as the learning rate just lowered after a blow-up. An invalid value is left for the page's
-    apply_settings, which says why."""
-    apply_settings(state, {k: v for k in LIVE if (v := widget_value(k)) is not None})
+def take_settings(state: AppState, keys: tuple[str, ...] = KEYS) -> None:
+    """Before Play or Step (`keys`: LIVE) or Reset (all): a settings widget changed since the page
+    last took the values goes to the model and the draft. A change and a click can arrive in one
+    script run (a click while the change's rerun is under way, as when a click takes the focus from
+    a number box), and callbacks run before the page reaches apply_settings: without this the first
+    steps would take the old values (a learning rate just lowered after a blow-up), or Reset the
+    old draft. Only changed widgets count: a draft set past them (by a script) stays for Reset to
+    judge. An invalid value is left for the page's apply_settings, which says why."""
+    seen = state.settings_seen
+    changed = {k: v for k in keys if k in seen and (v := widget_value(k)) is not None and v != seen[k]}
+    if changed:
+        apply_settings(state, changed)
 
 
 def pending_changes(state: AppState) -> list[str]:
@@ -101,6 +107,7 @@ def choose_preset(state: AppState) -> None:
 
 def reset_now(state: AppState) -> None:
     """Button callback: a new model from the draft (the sidebar's Reset does the same)."""
+    take_settings(state)
     attempt(state, lambda: state.session.reset(config=state.draft), "", failed="Reset failed")
 
 
