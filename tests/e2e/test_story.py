@@ -57,6 +57,25 @@ def test_play_right_after_step_registers(new_page: Callable[..., Page]):
     expect(page.locator(".st-key-status")).to_contain_text("Paused")
 
 
+def test_a_value_typed_then_a_click_counts_for_that_click(new_page: Callable[..., Page]):
+    """Type a learning rate and click Step at once (the click takes the focus, which commits the
+    value in the same moment): the step takes the new rate (it took the old one, every time, before
+    take_settings). Then a hidden size typed and Reset clicked: the new model has it."""
+    page = new_page()
+    page.locator(".st-key-lr input").fill("0.05")
+    press(page, "step")
+    expect(page.locator(".st-key-status")).to_contain_text("step 1")
+    table = metrics(page)
+    assert table["lr"].tolist() == [0.05], table["lr"].tolist()
+    page.locator(".st-key-hidden input").fill("64")
+    press(page, "reset")
+    expect(page.locator(".st-key-status")).to_contain_text("step 0")
+    wait_for_app(page)
+    expect(page.locator(".st-key-hidden input")).to_have_value("64")
+    expect(page.locator(".st-key-pending_settings")).to_have_count(0)  # nothing left for a next Reset
+    assert_no_exception(page)
+
+
 def test_the_speakers_path_through_a_blow_up_and_back(new_page: Callable[..., Page],
                                                       record_property: Callable):
     """Default preset, Play for about 10 s; raise the learning rate with clipping off until it
