@@ -341,6 +341,22 @@ def test_rewind_lists_the_kept_snapshots_and_goes_back_to_one(app):
     assert not app.exception
 
 
+def test_rewind_goes_to_the_step_chosen_in_the_same_script_run(app):
+    """A choice and the click in one run (a quick click after picking): back to the step chosen, not
+    the one the list showed chosen when the button was drawn."""
+    state = app_state_of(app)
+    app.number_input(key="hidden").set_value(16).run()
+    app.button(key="apply_reset").click().run()
+    while steps_of(state) < 250:
+        state.session.step_once()
+    app.run()
+    points = state.session.read(read_rewind_points)
+    assert app.radio(key="rewind_to").value.step != 100  # what the button was drawn with
+    app.radio(key="rewind_to").set_value(next(p for p in points if p.step == 100 and not p.best))
+    app.button(key="rewind").click().run()
+    assert steps_of(state) == 100
+
+
 def test_rewind_waits_for_a_pause(app):
     app.button(key="play").click().run()
     assert not app.get("radio") and any("Pause to choose" in c.value for c in app.caption)

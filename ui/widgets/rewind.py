@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui.state import AppState
+from ui.state import AppState, widget_value
 from ui.views.recovery import RewindPoint, read_rewind_points, rewind_label
 
 
@@ -15,6 +15,14 @@ def go_back(state: AppState, point: RewindPoint) -> None:
     if not state.session.rewind(point.step, best=point.best):
         state.notice = (f"Step {point.step:,} is no longer kept (training moved on or went back "
                         "since the list was shown). Nothing was changed; choose again.")
+
+
+def go_back_to_chosen(state: AppState) -> None:
+    """The Rewind button's callback: back to the point chosen now. Not one bound when the button
+    was drawn: a choice and a quick click can arrive in one script run, before any redraw."""
+    point = widget_value("rewind_to")
+    if point is not None:
+        go_back(state, point)
 
 
 def rewind_panel(state: AppState) -> None:
@@ -30,7 +38,7 @@ def rewind_panel(state: AppState) -> None:
                       help="Weights, optimizer state, place in the text and the charts go back to "
                            "that step; the settings stay as they are now.")
     st.button("Rewind to this step", key="rewind", icon=":material/history:",
-              on_click=go_back, args=(state, chosen), disabled=chosen is None)
+              on_click=go_back_to_chosen, args=(state,), disabled=chosen is None)
 
 
 def restore_best_button(state: AppState, best_step: int) -> None:
