@@ -25,8 +25,9 @@ LESSONS: tuple[Lesson, ...] = (
     Lesson(
         "zen", "Memorise the Zen of Python",
         "The Zen is under 1,000 characters: within a minute each chunk's loss falls to nearly 0 bits "
-        "per character and the sample recites its lines. Meanwhile the validation loss, on the last "
-        "lines it never trains on, rises: memorising is not learning.",
+        "per character and the sample recites its lines (jumping between two that share words). "
+        "Meanwhile the validation loss, on the last lines it never trains on, rises: memorising is "
+        "not learning.",
         # 4 streams (not the fast preset's 32) so each reads a long stretch with its state carried.
         # lr 2e-3: at 5e-3 Adam memorised sooner but relapsed to 2-10 bits/char for a thousand steps
         # every few thousand (tests/test_lessons.py).
