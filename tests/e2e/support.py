@@ -60,7 +60,7 @@ def wait_for_step(page: Page, at_least: int, timeout: float = 30) -> int:
 
 
 def alerts(page: Page) -> str:
-    """The sidebar's messages (why training paused, for instance), one a line after a newline."""
+    """The sidebar's messages (why training paused, for instance), each on a line of its own."""
     texts = page.locator('[data-testid="stSidebar"] [data-testid="stAlert"]').all_inner_texts()
     return "".join(f"\n{t}" for t in texts)
 
