@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -73,6 +74,28 @@ def test_a_value_typed_then_a_click_counts_for_that_click(new_page: Callable[...
     wait_for_app(page)
     expect(page.locator(".st-key-hidden input")).to_have_value("64")
     expect(page.locator(".st-key-pending_settings")).to_have_count(0)  # nothing left for a next Reset
+    assert_no_exception(page)
+
+
+def test_rewind_goes_to_the_step_picked_just_before_the_click(new_page: Callable[..., Page]):
+    """Pick a step in the Rewind list and click Rewind at once: training goes back to that step.
+    (The merged script run that once sent it elsewhere is reproduced, every time, by the AppTest
+    test_rewind_goes_to_the_step_chosen_in_the_same_script_run.)"""
+    page = new_page()
+    press(page, "play")
+    wait_for_step(page, 400)
+    press(page, "pause")
+    wait_for_status(page, "Paused")
+    wait_for_app(page)
+    page.get_by_text("Rewind", exact=True).click()
+    options = page.locator(".st-key-rewind_to label").filter(has_text=re.compile(r"^step "))
+    expect(options.first).to_be_visible()
+    labels = options.all_inner_texts()
+    target = labels[-2]  # the oldest but the start: never the one chosen first (the newest)
+    step = int(re.match(r"step ([\d,]+)", target).group(1).replace(",", ""))
+    options.nth(len(labels) - 2).click()
+    press(page, "rewind")
+    expect(page.locator(".st-key-status")).to_contain_text(f"step {step:,} ", timeout=15_000)
     assert_no_exception(page)
 
 
