@@ -19,6 +19,18 @@ T = PRESETS[DEFAULT_PRESET].seq_len  # 25: the chunk the page is laid out for
 PHASE_TEXT = ".st-key-unrolled_text strong"
 
 
+# The walk's controls whose text is cut short (an ellipsis: scrollWidth beyond clientWidth) or that
+# end past the main area's right edge.
+CUT_CONTROLS = """() => {
+  const main = document.querySelector('[data-testid="stMain"] .block-container').getBoundingClientRect();
+  const keys = ['unrolled_prev', 'unrolled_next', 'unrolled_play', 'unrolled_phase', 'unrolled_stream'];
+  const picks = keys.map(k => `.st-key-${k} button, .st-key-${k} [data-baseweb="select"] > div`);
+  return [...document.querySelectorAll(picks.join(', '))]
+    .filter(el => el.scrollWidth > el.clientWidth + 1 || el.getBoundingClientRect().right > main.right + 1)
+    .map(el => el.innerText);
+}"""
+
+
 def open_page(new_page: Callable[..., Page], width: int, height: int) -> Page:
     """A new session on the Unrolled page, drawn: the buttons' shortcuts listen once they are."""
     page = new_page("/unrolled", width, height)
@@ -157,5 +169,9 @@ def test_the_page_at_1366x768(new_page: Callable[..., Page], record_property: Ca
     scroll, client = scroll_height(page)
     record_property("scroll_height_1366x768", (scroll, client))  # it scrolls there: see the README
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")  # not sideways
+    # Every control whole and on the screen: in fixed columns "Play the iteration" read "Pla…", the
+    # stream box "str" and phases 4-6 ran off the row's edge.
+    cut = page.evaluate(CUT_CONTROLS)
+    assert cut == [], cut
     screenshot(page, "unrolled-1366.png")
     assert_no_exception(page)

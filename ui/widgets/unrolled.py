@@ -181,41 +181,41 @@ def stop_play(state: AppState) -> None:
 
 
 def walk_controls(state: AppState, streams: int) -> None:
-    """Previous, Next, Play the iteration, the phase and (with several streams) the stream, in one
-    row (prepare() reads the stream's value: the view is computed before the row is drawn)."""
+    """Previous, Next, Play the iteration, (with several streams) the stream and the phase, in one
+    row where they fit (prepare() reads the stream's value: the view is computed before the row is
+    drawn)."""
     walk = state.walk
     set_widget_values(**{PHASE_KEY: walk.phase, T_KEY: walk.t})
     next_label, next_help = {
         UPDATE: ("Take the step", "Take this step: the trainer's update, exactly as shown (key →)."),
         STEP: ("Next step", "Walk through the trainer's next step (key →)."),
     }.get(walk.phase, ("Next", "Next phase (key →)."))
-    c1, c2, c3, c4, c5 = st.columns([1.1, 1.7, 1.8, 7.2, 1.2], vertical_alignment="bottom")
-    c1.button("Back", key="unrolled_prev", icon=":material/arrow_back:", shortcut="left",
-              help="Previous phase (key ←).", on_click=previous_phase, args=(state,),
-              disabled=walk.phase in (CHUNK, STEP), width="stretch")
-    c2.button(next_label, key="unrolled_next", icon=":material/arrow_forward:", shortcut="right",
-              help=next_help, on_click=next_phase, args=(state,), type="primary", width="stretch")
-    if walk.playing:
-        c3.button("Stop", key="unrolled_stop", icon=":material/stop:", shortcut="p",
-                  help="Stops the walk where it is (key P).", on_click=stop_play, args=(state,),
-                  width="stretch")
-    else:
-        c3.button("Play the iteration", key="unrolled_play", icon=":material/play_arrow:", shortcut="p",
-                  help=("Plays the walk: one time step at a time, the other phases for a moment each, "
-                        "and takes the step at the end (key P)."),
-                  on_click=start_play, args=(state,), width="stretch")
-    c4.segmented_control("Phase", options=range(len(PHASES)), format_func=lambda p: f"{p} {PHASES[p]}",
-                         key=PHASE_KEY, required=True, on_change=pick_phase, args=(state,),
-                         disabled=walk.playing,
-                         label_visibility="collapsed", width="stretch")
-    if streams <= 1:
-        return
-    if (widget_value(STREAM_KEY) or 0) > streams - 1:
-        set_widget_values(**{STREAM_KEY: streams - 1})
-    c5.selectbox("Stream", range(streams), key=STREAM_KEY, format_func=lambda s: f"stream {s}",
-                 label_visibility="collapsed", disabled=walk.phase == STEP,
-                 help=f"Training reads {streams} streams of the text at once: which one to show "
-                      "(the step is the same for all).")
+    # One row where it fits (1920 px); at 1366 the phases wrap onto a row of their own instead of
+    # being cut off (in fixed columns "Play the iteration" read "Pla…" and phases 4-6 were hidden).
+    with st.container(horizontal=True, vertical_alignment="bottom", gap="small", key="unrolled_controls"):
+        st.button("Back", key="unrolled_prev", icon=":material/arrow_back:", shortcut="left",
+                  help="Previous phase (key ←).", on_click=previous_phase, args=(state,),
+                  disabled=walk.phase in (CHUNK, STEP))
+        st.button(next_label, key="unrolled_next", icon=":material/arrow_forward:", shortcut="right",
+                  help=next_help, on_click=next_phase, args=(state,), type="primary")
+        if walk.playing:
+            st.button("Stop", key="unrolled_stop", icon=":material/stop:", shortcut="p",
+                      help="Stops the walk where it is (key P).", on_click=stop_play, args=(state,))
+        else:
+            st.button("Play the iteration", key="unrolled_play", icon=":material/play_arrow:", shortcut="p",
+                      help=("Plays the walk: one time step at a time, the other phases for a moment "
+                            "each, and takes the step at the end (key P)."),
+                      on_click=start_play, args=(state,))
+        if streams > 1:  # before the phases: at 1366 px it stays on the buttons' row
+            if (widget_value(STREAM_KEY) or 0) > streams - 1:
+                set_widget_values(**{STREAM_KEY: streams - 1})
+            st.selectbox("Stream", range(streams), key=STREAM_KEY, format_func=lambda s: f"stream {s}",
+                         label_visibility="collapsed", disabled=walk.phase == STEP, width=130,
+                         help=f"Training reads {streams} streams of the text at once: which one to "
+                              "show (the step is the same for all).")
+        st.segmented_control("Phase", options=range(len(PHASES)), format_func=lambda p: f"{p} {PHASES[p]}",
+                             key=PHASE_KEY, required=True, on_change=pick_phase, args=(state,),
+                             disabled=walk.playing, label_visibility="collapsed")
 
 
 def time_slider(state: AppState, labels: list[str]) -> None:
